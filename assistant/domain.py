@@ -1,0 +1,57 @@
+"""Plain data shared by ingest and serve: documents, chunks and retrieved passages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source text exactly as received; offsets everywhere point into `text`."""
+
+    doc_id: str
+    title: str
+    text: str
+    kind: str = "document"
+    publisher: str = ""
+    phase: str | None = None
+    source: str = ""
+    sha256: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("text")
+        return data
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A searchable piece of a document. `quote` is document.text[start:end], verbatim."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    quote: str
+    search_text: str
+    page: int | None = None
+    position: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk as returned by a retriever, with the retriever's score."""
+
+    chunk: Chunk
+    score: float

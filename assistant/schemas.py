@@ -1,0 +1,60 @@
+"""Request and response models of the HTTP API, named by role."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(
+        description="De vraag in gewone taal (maximaal 2.000 tekens).",
+        examples=["Welke lening is er voor huurders die hun woning willen aanpassen?"],
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="Eerdere beurten in dit gesprek (maximaal 20), oudste eerst.",
+        examples=[[
+            {"role": "user", "content": "Wat is de Verzilverlening?"},
+            {"role": "assistant", "content": "De Verzilverlening is er voor Nederlanders met een koopwoning [1]."},
+        ]],
+    )
+    top_k: int = Field(default=5, ge=1, le=20, description="Aantal bronpassages.")
+    doc_ids: list[str] | None = Field(
+        default=None, description="Alleen in deze documenten zoeken.", examples=[["fase-4-uitvoering"]]
+    )
+
+
+class Citation(BaseModel):
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    quote: str = Field(description="Letterlijk de documenttekst van start tot end.")
+    start: int
+    end: int
+    score: float
+
+
+class InstrumentSuggestion(BaseModel):
+    id: str
+    name: str
+    kind: str
+    why: str
+    fits: bool
+    source: Citation | None = None
+
+
+class AskResponse(BaseModel):
+    answer: str
+    answerable: bool
+    standalone_question: str
+    citations: list[Citation]
+    instruments: list[InstrumentSuggestion] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)

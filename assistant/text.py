@@ -1,0 +1,51 @@
+"""Sentence and list-item spans with exact offsets, shared by chunking and answering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ABBREVIATIONS = (
+    "m.n.", "c.q.", "art.", "pag.", "n.v.t.", "o.a.", "bijv.", "dhr.", "mw.", "nr.", "incl.",
+    "e.d.", "i.p.v.", "t.b.v.", "z.g.", "etc.", "ca.", "mevr.", "drs.", "ir.", "dr.", "mr.",
+    "blz.", "p.", "zgn.", "d.w.z.", "m.b.t.", "evt.",
+)
+SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-ZÀ-Ý0-9•>-])")
+LIST_PREFIX = re.compile(r"^\s*(?:[-•*>]|\d{1,2}[.)]|\(\d{1,2}\))\s*(?:\d{1,2}\)\s*)?(?:\*\*)?")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences and list items in text[start:end]; line breaks always end a unit."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    position = start
+    for line in text[start:end].splitlines(keepends=True):
+        line_start, line_end = position, position + len(line)
+        position = line_end
+        cursor = line_start
+        for match in SENTENCE_END.finditer(text, line_start, line_end):
+            before = text[cursor:match.start()]
+            if before.rstrip().lower().endswith(ABBREVIATIONS) or before.rstrip()[-2:-1] == " ":
+                continue
+            span = _trim(text, cursor, match.start())
+            if span:
+                spans.append(span)
+            cursor = match.end()
+        span = _trim(text, cursor, line_end)
+        if span:
+            spans.append(span)
+    return spans

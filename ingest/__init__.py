@@ -1,0 +1,1 @@
+"""Ingestion pipeline: load → clean → chunk → embed → store, apart from serving."""
