@@ -51,7 +51,9 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A chunk as returned by a retriever, with the retriever's score."""
+    """A chunk as returned by a retriever, with the fused score and the raw signals behind it."""
 
     chunk: Chunk
     score: float
+    dense: float | None = None
+    lexical: float | None = None

@@ -58,3 +58,70 @@ class AskResponse(BaseModel):
     citations: list[Citation]
     instruments: list[InstrumentSuggestion] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class Theme(BaseModel):
+    id: str
+    label: str
+    score: float
+
+
+class Support(BaseModel):
+    id: str
+    name: str
+    why: str
+    fits: bool
+
+
+class Similar(BaseModel):
+    title: str
+    citation: Citation
+
+
+class TriageRequest(BaseModel):
+    report: str = Field(
+        description="De melding van een knelpunt (maximaal 5.000 tekens).",
+        examples=["De onderhandelingen over de prestatieafspraken zitten vast op wonen en zorg. "
+                  "Partijen vertrouwen elkaar niet meer. Wie kan ons helpen?"],
+    )
+
+
+class TriageResponse(BaseModel):
+    id: str
+    themes: list[Theme]
+    fase: str
+    support: list[Support]
+    citations: list[Citation]
+    similar: list[Similar]
+    urgent: bool
+    redacted_report: str
+
+
+class TriageItem(TriageResponse):
+    status: str
+    note: str
+    created_at: str
+    updated_at: str
+
+
+class TriageList(BaseModel):
+    items: list[TriageItem]
+    total: int
+
+
+class TriageUpdate(BaseModel):
+    status: Literal["nieuw", "in-behandeling", "afgehandeld"] | None = None
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class FeedbackRequest(BaseModel):
+    rating: Literal["up", "down"]
+    reason: str = Field(default="", max_length=2000)
+    question: str = Field(max_length=20_000)
+    answer: str = Field(max_length=50_000)
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class FeedbackResponse(BaseModel):
+    id: str
+    created_at: str

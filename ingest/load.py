@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".pdf"}
 METADATA_FILE = "documents.yaml"
+DATA_SUFFIXES = {".yaml", ".yml", ".json"}  # structured data beside the documents, not documents
 PAGE_BREAK = "\f"
 PDF_MEMORY_LIMIT = 1 << 30
 
@@ -153,8 +154,10 @@ def discover(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name != METADATA_FILE
-                                and not p.name.startswith(".")))
+            files.extend(sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() not in DATA_SUFFIXES and not p.name.startswith(".")
+            ))
         else:
             files.append(path)
     return files

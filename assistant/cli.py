@@ -1,0 +1,141 @@
+"""Command line: `assistant ingest|ask|serve|instruments|triage`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.config import Settings, get_settings
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.pipeline import run_ingest
+
+    paths = [Path(p) for p in args.paths] or None
+    report = run_ingest(settings, paths, show_progress=not args.json)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.summary())
+        print(f"Rapport: {settings.index_root / 'last-ingest.json'}")
+    return report.exit_code
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.schemas import AskRequest
+    from assistant.service import InvalidRequest, UnknownDocument, build_assistant
+
+    try:
+        request = AskRequest(question=args.question, top_k=args.top_k, doc_ids=args.doc or None)
+        response = build_assistant(settings).ask(request)
+    except (InvalidRequest, UnknownDocument) as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(response.model_dump())
+        return 0
+    print(response.answer)
+    if response.citations:
+        print("\nBronnen:")
+        for citation in response.citations:
+            print(f"[{citation.n}] {citation.title} — {citation.section} "
+                  f"(tekens {citation.start}–{citation.end})")
+    for instrument in response.instruments:
+        mark = "past" if instrument.fits else "past niet"
+        print(f"\nInstrument: {instrument.name} ({mark}): {instrument.why}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from assistant.api import create_app
+
+    uvicorn.run(create_app(settings), host=args.host or settings.host,
+                port=args.port or settings.port, log_level=settings.log_level.lower(),
+                limit_concurrency=64)
+    return 0
+
+
+def cmd_instruments(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from assistant.instruments import format_catalogue, load_catalogue
+
+    catalogue = load_catalogue(settings.corpus_dir)
+    if args.json:
+        _print_json([asdict(i) for i in catalogue.all()])
+    else:
+        print(format_catalogue(catalogue))
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import HelpDesk, InvalidRequest, build_assistant
+
+    try:
+        item = HelpDesk(settings, build_assistant(settings)).submit(args.report)
+    except InvalidRequest as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(item.model_dump())
+        return 0
+    print(f"Melding {item.id} ({'URGENT' if item.urgent else 'niet urgent'}), fase: {item.fase}")
+    print("Thema's: " + ", ".join(f"{t.label} ({t.score:.2f})" for t in item.themes))
+    for support in item.support:
+        print(f"Ondersteuning: {support.name} — {support.why}")
+    for similar in item.similar:
+        print(f"Vergelijkbaar: {similar.title}")
+    print(f"Tekst zonder persoonsgegevens: {item.redacted_report}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Woonzorgwijzer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="documenten inlezen en de index bouwen")
+    ingest.add_argument("paths", nargs="*", help="bestanden of mappen (standaard: corpus/)")
+    ingest.add_argument("--json", action="store_true", help="rapport als JSON")
+    ingest.set_defaults(func=cmd_ingest)
+    ask = sub.add_parser("ask", help="een vraag stellen zonder server")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--top-k", type=int, default=5)
+    ask.add_argument("--doc", action="append", help="alleen in dit document zoeken")
+    ask.set_defaults(func=cmd_ask)
+    serve = sub.add_parser("serve", help="API en chatpagina starten")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    instruments = sub.add_parser("instruments", help="financiële instrumenten en ondersteuning")
+    instruments.add_argument("--json", action="store_true")
+    instruments.set_defaults(func=cmd_instruments)
+    triage = sub.add_parser("triage", help="een melding van een knelpunt beoordelen")
+    triage.add_argument("report")
+    triage.add_argument("--json", action="store_true")
+    triage.set_defaults(func=cmd_triage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from assistant.privacy import install_log_redaction
+
+    install_log_redaction()
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

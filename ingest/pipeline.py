@@ -1,0 +1,183 @@
+"""The whole ingest: load → clean/chunk → embed → store, atomic and idempotent."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.domain import Chunk, Document
+from assistant.embedder import Embedder, get_embedder
+from assistant.store import read_manifest, read_pointer
+from assistant.vectorstore import chroma_client, collection_name
+from ingest.chunk import ChunkSettings, chunk_document
+from ingest.embed import embed_chunks, reusable_vectors
+from ingest.index import discard_build, garbage_collect, switch_to, verify_build, write_build
+from ingest.load import load_paths
+
+log = logging.getLogger(__name__)
+REPORT_FILE = "last-ingest.json"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_PARTIAL = 2
+
+
+class IngestFailed(RuntimeError):
+    """Nothing usable to ingest, or the new build failed verification."""
+
+
+@dataclass
+class IngestReport:
+    status: str = "failed"
+    build_id: str | None = None
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    finished_at: str = ""
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "failed":
+            return EXIT_FAILED
+        return EXIT_PARTIAL if self.skipped else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        return data
+
+    def summary(self) -> str:
+        lines = [
+            f"Status: {self.status}" + (f" (build {self.build_id})" if self.build_id else ""),
+            f"Documenten: {self.documents}, fragmenten: {self.chunks} "
+            f"(nieuw ingebed: {self.embedded}, hergebruikt: {self.reused})",
+            f"Overgeslagen: {len(self.skipped)}",
+        ]
+        lines += [f"  - {item['path']}: {item['reason']}" for item in self.skipped]
+        if self.error:
+            lines.append(f"Fout: {self.error}")
+        lines.append(f"Duur: {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+@contextmanager
+def ingest_lock(settings: Settings) -> Iterator[None]:
+    """One writer at a time; the OS releases the lock when a process dies (even kill -9)."""
+    settings.index_root.mkdir(parents=True, exist_ok=True)
+    with (settings.index_root / ".ingest.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def corpus_digest(documents: list[Document], chunks: list[Chunk]) -> str:
+    """Changes whenever any chunk or any document's metadata changes."""
+    digest = hashlib.sha256()
+    for chunk_id in sorted(c.chunk_id for c in chunks):
+        digest.update(chunk_id.encode())
+    for document in sorted(documents, key=lambda d: d.doc_id):
+        digest.update(json.dumps(document.metadata(), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _current_state(settings: Settings) -> tuple[str | None, dict[str, Any] | None]:
+    build_id = read_pointer(settings)
+    if build_id is None:
+        return None, None
+    try:
+        return build_id, read_manifest(settings, build_id)
+    except (FileNotFoundError, ValueError):
+        return build_id, None
+
+
+def run_ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    embedder: Embedder | None = None,
+    chunk_settings: ChunkSettings | None = None,
+    show_progress: bool = False,
+) -> IngestReport:
+    """Ingest `paths` (default: the corpus) into a new build and switch to it when verified."""
+    started = time.perf_counter()
+    report = IngestReport()
+    chunk_settings = chunk_settings or ChunkSettings()
+    embedder = embedder or get_embedder(settings)
+    try:
+        with ingest_lock(settings):
+            _ingest(settings, paths or [settings.corpus_dir], embedder, chunk_settings,
+                    show_progress, report)
+    except IngestFailed as exc:
+        report.status = "failed"
+        report.error = str(exc)
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    settings.index_root.mkdir(parents=True, exist_ok=True)
+    (settings.index_root / REPORT_FILE).write_text(
+        json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return report
+
+
+def _ingest(
+    settings: Settings,
+    paths: list[Path],
+    embedder: Embedder,
+    chunk_settings: ChunkSettings,
+    show_progress: bool,
+    report: IngestReport,
+) -> None:
+    loaded = load_paths(paths, settings.pdf_timeout_s)
+    report.skipped = [{"path": s.path, "reason": s.reason} for s in loaded.skipped]
+    if not loaded.documents:
+        raise IngestFailed("geen enkel bruikbaar document gevonden; de bestaande index blijft actief")
+    model_key = embedder.model_key
+    chunks = [c for d in loaded.documents for c in chunk_document(d, chunk_settings, model_key)]
+    report.documents, report.chunks = len(loaded.documents), len(chunks)
+    if not chunks:
+        raise IngestFailed("de documenten leverden geen doorzoekbare tekst op")
+    digest = corpus_digest(loaded.documents, chunks)
+    current_id, manifest = _current_state(settings)
+    if (
+        manifest
+        and manifest.get("corpus_digest") == digest
+        and manifest.get("embedding_model") == model_key
+        and manifest.get("chunk_settings") == asdict(chunk_settings)
+    ):
+        report.status, report.build_id, report.reused = "unchanged", current_id, len(chunks)
+        return
+    previous_collection = None
+    if current_id and manifest and manifest.get("embedding_model") == model_key:
+        try:
+            previous_collection = chroma_client(settings).get_collection(collection_name(current_id))
+        except Exception:  # a missing old collection only means nothing can be reused
+            previous_collection = None
+    previous = reusable_vectors(previous_collection, [c.chunk_id for c in chunks])
+    vectors, embedded = embed_chunks(chunks, embedder, previous, show_progress)
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
+    try:
+        write_build(settings, build_id, loaded.documents, chunks, vectors, model_key,
+                    asdict(chunk_settings), digest)
+        verify_build(settings, build_id, chunks, vectors)
+    except Exception as exc:
+        discard_build(settings, build_id)
+        raise IngestFailed(f"nieuwe index niet geldig ({exc}); de bestaande index blijft actief") from exc
+    previous_id = switch_to(settings, build_id)
+    garbage_collect(settings, {build_id} | ({previous_id} if previous_id else set()))
+    report.status, report.build_id = "built", build_id
+    report.embedded, report.reused = embedded, len(chunks) - embedded
