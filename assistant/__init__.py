@@ -1,1 +1,1 @@
-"""Woonzorgwijzer: answers about wonen en zorg from the guidance documents, with verbatim citations."""
+"""Woonzorgwijzer: answers about wonen en zorg from guidance documents, with verbatim quotes."""

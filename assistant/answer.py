@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.domain import Document, Passage
-from assistant.lexical import analyze, fold
+from assistant.lexical import analyze, fold, tokens
 from assistant.prompts import render
 from assistant.schemas import Citation
 from assistant.text import Span, split_sentences
@@ -25,21 +25,49 @@ NAVIGATION = re.compile(
     re.IGNORECASE,
 )
 LIST_ITEM_MAX = 420
+MIN_SUBJECT_WORD = 7
+COUNTED_NOUN = re.compile(r"\bhoeveel\s+(\w{2,})(?:\s+(\w{3,}))?")
+CURRENT_DETAIL = re.compile(
+    r"\b(dit jaar|volgend jaar|vorig jaar|nu|actuele?|huidige?|momenteel|op dit moment|vandaag"
+    r"|tegenwoordig|precies|202[5-9]|20[3-9]\d)\b"
+)
+PERSONAL_CASE = re.compile(
+    r"\b(mevrouw|meneer|mevr|mw|dhr|de heer|mijn (moeder|vader|buurman|buurvrouw|oma|opa|zoon"
+    r"|dochter|cli[eë]nt|huurder))\b.*\b(recht op|in aanmerking|krijgen|aanvragen|toegekend)\b"
+    r"|\b(recht op|in aanmerking)\b.*\b(mevrouw|meneer|mevr|mw|dhr|de heer)\b"
+)
+OFF_TASK = re.compile(
+    r"\b(schrijf|herschrijf|vertaal|corrigeer|nakijken|kijk\w* .{0,40}\bna|verzin|dicht)\b"
+    r"|\b(gedicht|speech|sollicitatie\w*|recept|mop|grap|liedje)\b"
+)
 ASKS_FOR_QUESTIONS = re.compile(r"\bwelke (vragen|vraag)\b|\bvragen als\b")
 NUMBER_WORDS = r"(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twintig|honderd|duizend)"
 
 # What kind of detail a question asks for, and what an answer then has to contain.
 ANSWER_TYPES: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
-    ("een bedrag", re.compile(r"\b(bedrag|hoeveel geld|hoeveel euro|hoe duur|kost|kosten het)\b"),
-     re.compile(r"€|\beuro\b")),
-    ("een rente of percentage", re.compile(r"\b(rente|rentepercentage|percentage|procent)\b"),
-     re.compile(r"%|\bprocent\b")),
+    (
+        "een bedrag",
+        re.compile(
+            r"\b(bedrag|bedragen|hoeveel geld|hoeveel euro|hoe duur|kost|budget|leenbedrag)\b"
+        ),
+        re.compile(r"€|\beuro\b"),
+    ),
+    (
+        "een rente of percentage",
+        re.compile(r"\b(rente|rentepercentage|percentage|procent)\b"),
+        re.compile(r"%|\bprocent\b"),
+    ),
     ("een aantal", re.compile(r"\bhoeveel\b"), re.compile(rf"\d|\b{NUMBER_WORDS}\b")),
-    ("een datum of termijn",
-     re.compile(r"\b(wanneer|welke datum|deadline|tot wanneer|vanaf wanneer|hoe lang)\b"),
-     re.compile(r"\b(19|20)\d\d\b|\b\d+\s*(jaar|maanden|weken|dagen|uur)\b|\bper \d|\bjaarlijks\b"
-                r"|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober"
-                r"|november|december)\b|\bmaximaal twee jaar\b")),
+    (
+        "een datum of termijn",
+        re.compile(r"\b(wanneer|welke datum|deadline|tot wanneer|vanaf wanneer|hoe lang)\b"),
+        re.compile(
+            rf"\b(19|20)\d\d\b|\b(\d+|{NUMBER_WORDS})\s*(jaar|jaren|maanden|maand|weken"
+            r"|week|dagen|dag|uur)\b|\bper \d|\bjaarlijks\b"
+            r"|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober"
+            r"|november|december)\b"
+        ),
+    ),
 ]
 
 
@@ -57,6 +85,7 @@ class AnswerParams:
     type_bonus: float = 0.2
     context_weight: float = 0.35
     min_confidence: float = 0.5
+    detail_cover: float = 0.2
     candidate_passages: int = 6
 
 
@@ -80,8 +109,9 @@ class Answer:
 
 
 class Generator(Protocol):
-    def answer(self, question: str, passages: list[Passage], documents: Mapping[str, Document],
-               top_k: int) -> Answer: ...
+    def answer(
+        self, question: str, passages: list[Passage], documents: Mapping[str, Document], top_k: int
+    ) -> Answer: ...
 
 
 def display_text(text: str) -> str:
@@ -98,7 +128,9 @@ def _spans(text: str, start: int, end: int) -> list[Span]:
         line_end = end if line_end == -1 or line_end > end else line_end
         line = text[line_start:line_end]
         if MARKER_LEAD.match(line.strip()) and len(line) <= LIST_ITEM_MAX:
-            item = Span(line_start + len(line) - len(line.lstrip()), line_start + len(line.rstrip()))
+            item = Span(
+                line_start + len(line) - len(line.lstrip()), line_start + len(line.rstrip())
+            )
             if not spans or spans[-1] != item:
                 spans.append(item)
             continue
@@ -110,7 +142,7 @@ def _units(passage_index: int, passage: Passage, document: Document) -> list[Uni
     chunk = passage.chunk
     units = []
     for span in _spans(document.text, chunk.start, chunk.end):
-        raw = document.text[span.start:span.end]
+        raw = document.text[span.start : span.end]
         shown = display_text(raw)
         if len(shown.split()) < 3 or NAVIGATION.match(shown.strip()) or "\t" in raw or "](" in raw:
             continue
@@ -124,9 +156,13 @@ def covered_weight(weights: Mapping[str, float], terms: frozenset[str] | set[str
     Dutch participles match their verbs (bestemd ~ bestemmen)."""
     total = 0.0
     for term, weight in weights.items():
-        if term in terms or (len(term) >= 5 and any(
+        if term in terms or (
+            len(term) >= 5
+            and any(
                 len(other) >= 5 and (other.startswith(term) or term.startswith(other))
-                for other in terms)):
+                for other in terms
+            )
+        ):
             total += weight
     return total
 
@@ -147,6 +183,7 @@ class ExtractiveGenerator:
         self.idf = idf
         self.params = params or AnswerParams()
         self.unknown_idf = max(idf.values(), default=5.0) + 1.0
+        self._known_terms = frozenset(idf)
 
     def _term_weights(self, question: str, context: str) -> dict[str, float]:
         weights = {t: self.idf.get(t, self.unknown_idf) for t in set(analyze(question))}
@@ -154,18 +191,29 @@ class ExtractiveGenerator:
             weights[term] = self.params.context_weight * self.idf.get(term, self.unknown_idf)
         return weights
 
-    def answer(self, question: str, passages: list[Passage], documents: Mapping[str, Document],
-               top_k: int, context: str = "") -> Answer:
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        documents: Mapping[str, Document],
+        top_k: int,
+        context: str = "",
+    ) -> Answer:
         params = self.params
         weights = self._term_weights(question, context)
         total = sum(weights.values()) or 1.0
-        wanted = [(label, needs) for label, asks, needs in ANSWER_TYPES if asks.search(fold(question))]
+        wanted = [
+            (label, needs) for label, asks, needs in ANSWER_TYPES if asks.search(fold(question))
+        ]
         wants_questions = bool(ASKS_FOR_QUESTIONS.search(fold(question)))
         units: list[Unit] = []
         chunk_cover: list[float] = []
+        chunk_terms: list[set[str]] = []
         for index, passage in enumerate(passages[: max(params.candidate_passages, 1)]):
-            chunk_terms = set(analyze(passage.chunk.section + " " + passage.chunk.search_text))
-            chunk_cover.append(covered_weight(weights, chunk_terms) / total)
+            chunk_terms.append(
+                set(analyze(passage.chunk.section + " " + passage.chunk.search_text))
+            )
+            chunk_cover.append(covered_weight(weights, chunk_terms[-1]) / total)
             previous_terms: frozenset[str] = frozenset()
             for unit in _units(index, passage, documents[passage.chunk.doc_id]):
                 unit.terms = frozenset(analyze(unit.text))
@@ -175,14 +223,20 @@ class ExtractiveGenerator:
                 bonus = params.type_bonus * sum(bool(n.search(fold(unit.text))) for _, n in wanted)
                 if wants_questions and unit.text.rstrip().endswith("?"):
                     bonus += params.type_bonus
-                unit.score = (cover * length_penalty + bonus + params.passage_prior / (1.0 + index)
-                              + params.chunk_weight * chunk_cover[index])
+                unit.score = (
+                    cover * length_penalty
+                    + bonus
+                    + params.passage_prior / (1.0 + index)
+                    + params.chunk_weight * chunk_cover[index]
+                )
                 units.append(unit)
         if not units:
             return self._refuse(documents, 0.0)
         chosen = self._select(units, weights, total)
         confidence = self._confidence(chosen, chunk_cover, passages)
-        reason = self._missing_detail(question, chosen, wanted, weights, total)
+        reason = out_of_scope_reason(question) or self._missing_detail(
+            question, chosen, wanted, weights, chunk_cover, chunk_terms
+        )
         if reason:
             return self._refuse(documents, confidence, reason)
         if confidence < params.min_confidence:
@@ -203,9 +257,15 @@ class ExtractiveGenerator:
                 if length + len(unit.text) > params.max_chars:
                     continue
                 novel = sum(weights[t] for t in (unit.terms & set(weights)) - covered) / total
-                near = any(u.passage == unit.passage and abs(u.span.start - unit.span.start) < 300
-                           for u in chosen)
-                gain = unit.score + params.novelty_weight * novel + (params.neighbour_bonus if near else 0)
+                near = any(
+                    u.passage == unit.passage and abs(u.span.start - unit.span.start) < 300
+                    for u in chosen
+                )
+                gain = (
+                    unit.score
+                    + params.novelty_weight * novel
+                    + (params.neighbour_bonus if near else 0)
+                )
                 candidates.append((gain, unit))
             if not candidates:
                 break
@@ -217,43 +277,100 @@ class ExtractiveGenerator:
             length += len(unit.text)
         for unit in list(chosen):
             if unit.text.rstrip().endswith(":"):
-                followers = sorted((u for u in units if u.passage == unit.passage
-                                    and u.span.start > unit.span.start and u not in chosen),
-                                   key=lambda u: u.span.start)
+                followers = sorted(
+                    (
+                        u
+                        for u in units
+                        if u.passage == unit.passage
+                        and u.span.start > unit.span.start
+                        and u not in chosen
+                    ),
+                    key=lambda u: u.span.start,
+                )
                 chosen.extend(followers[: max(0, params.max_units + 1 - len(chosen))])
         return chosen
 
-    def _confidence(self, chosen: list[Unit], chunk_cover: list[float],
-                    passages: list[Passage]) -> float:
+    def _confidence(
+        self, chosen: list[Unit], chunk_cover: list[float], passages: list[Passage]
+    ) -> float:
         best_unit = max(u.score for u in chosen)
         dense = max((p.dense for p in passages if p.dense is not None), default=0.0)
         lexical_cover = max(chunk_cover, default=0.0)
         # Both signals count: a strong paraphrase (dense) or a strong term match (lexical).
         return 0.5 * best_unit + 0.5 * max(dense, lexical_cover)
 
-    def _missing_detail(self, question: str, chosen: list[Unit],
-                        wanted: list[tuple[str, re.Pattern[str]]], weights: dict[str, float],
-                        total: float) -> str | None:
-        """A question after a specific detail needs that detail, about its own subject."""
+    def _missing_detail(
+        self,
+        question: str,
+        chosen: list[Unit],
+        wanted: list[tuple[str, re.Pattern[str]]],
+        weights: dict[str, float],
+        chunk_cover: list[float],
+        chunk_terms: list[set[str]],
+    ) -> str | None:
+        """A question after a specific detail needs that detail, in a passage about its subject."""
         if not wanted:
             return None
-        names = unknown_names(question, self.idf)
+        folded = fold(question)
+        names = unknown_names(question, self.idf) or self.unknown_words(question)
         if names:
             return f"Over {', '.join(names)} staan in de documenten geen gegevens."
+        if CURRENT_DETAIL.search(folded):
+            return "De documenten geven geen actuele of precieze cijfers, bedragen of termijnen."
+        known = {t: w for t, w in weights.items() if t in self.idf}
+        top = max(known.values(), default=0.0)
+        subject = {t for t, w in known.items() if w >= 0.75 * top}
+        counted = COUNTED_NOUN.search(folded)
+        counted_terms = (
+            set(analyze(" ".join(g for g in counted.groups() if g))) if counted else set()
+        )
         for label, needs in wanted:
-            # The detail may sit in a follow-on sentence ("Dit tot een maximum van € 4.000").
-            if not any(needs.search(fold(u.text))
-                       and covered_weight(weights, u.terms | u.previous_terms) / total >= 0.25
-                       for u in chosen):
+            found = False
+            for unit in chosen:
+                if not needs.search(fold(unit.text)):
+                    continue
+                if chunk_cover[unit.passage] < self.params.detail_cover or not (
+                    subject & chunk_terms[unit.passage]
+                ):
+                    continue
+                if (
+                    label == "een aantal"
+                    and counted_terms
+                    and not covered_weight(dict.fromkeys(counted_terms, 1.0), unit.terms)
+                ):
+                    continue
+                found = True
+                break
+            if not found:
                 return f"De vraag gaat over {label}, en dat noemen de documenten hier niet."
         return None
 
-    def _refuse(self, documents: Mapping[str, Document], confidence: float,
-                reason: str = "") -> Answer:
-        return Answer(refusal_text(documents, reason), False, [], confidence, reason or "onvoldoende")
+    def unknown_words(self, question: str) -> list[str]:
+        """Words the documents never use (allowing other inflections): the detail asked about
+        then cannot be in them."""
+        unknown = []
+        for word in dict.fromkeys(tokens(question)):
+            if len(word) < MIN_SUBJECT_WORD:
+                continue  # short words are mostly verbs and particles, not the subject
+            stems = analyze(word)
+            if stems and not any(covered_weight({s: 1.0}, self._vocabulary) for s in stems):
+                unknown.append(word)
+        return unknown
 
-    def _compose(self, chosen: list[Unit], passages: list[Passage], top_k: int,
-                 confidence: float) -> Answer:
+    @property
+    def _vocabulary(self) -> frozenset[str]:
+        return self._known_terms
+
+    def _refuse(
+        self, documents: Mapping[str, Document], confidence: float, reason: str = ""
+    ) -> Answer:
+        return Answer(
+            refusal_text(documents, reason), False, [], confidence, reason or "onvoldoende"
+        )
+
+    def _compose(
+        self, chosen: list[Unit], passages: list[Passage], top_k: int, confidence: float
+    ) -> Answer:
         order: list[int] = []
         for unit in sorted(chosen, key=lambda u: -u.score):
             if unit.passage not in order:
@@ -261,23 +378,45 @@ class ExtractiveGenerator:
         for index in range(len(passages)):
             if index not in order:
                 order.append(index)
-        order = order[:max(top_k, len({u.passage for u in chosen}))]
+        order = order[: max(top_k, len({u.passage for u in chosen}))]
         numbers = {passage: n for n, passage in enumerate(order, start=1)}
-        parts = [f"{unit.text} [{numbers[unit.passage]}]"
-                 for unit in sorted(chosen, key=lambda u: (numbers[u.passage], u.span.start))]
+        parts = [
+            f"{unit.text} [{numbers[unit.passage]}]"
+            for unit in sorted(chosen, key=lambda u: (numbers[u.passage], u.span.start))
+        ]
         citations = []
         for passage_index in order:
             passage = passages[passage_index]
             chunk = passage.chunk
-            citations.append(Citation(
-                n=numbers[passage_index], doc_id=chunk.doc_id, title=chunk.title,
-                section=chunk.section, quote=chunk.quote, start=chunk.start, end=chunk.end,
-                score=round(float(passage.score), 6),
-            ))
+            citations.append(
+                Citation(
+                    n=numbers[passage_index],
+                    doc_id=chunk.doc_id,
+                    title=chunk.title,
+                    section=chunk.section,
+                    quote=chunk.quote,
+                    start=chunk.start,
+                    end=chunk.end,
+                    score=round(float(passage.score), 6),
+                )
+            )
         return Answer(" ".join(parts), True, citations, confidence)
 
 
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]{2,}(?:\s+[A-Z][a-zà-ÿ]{2,})*)")
+
+
+def out_of_scope_reason(question: str) -> str | None:
+    """Requests the documents can never answer, whatever passages are found."""
+    folded = fold(question)
+    if OFF_TASK.search(folded):
+        return (
+            "Ik beantwoord alleen vragen over wonen en zorg uit de handreikingen; "
+            "schrijf- of andere opdrachten voer ik niet uit."
+        )
+    if PERSONAL_CASE.search(folded):
+        return "De documenten beslissen niet over de situatie of aanspraken van een persoon."
+    return None
 
 
 def unknown_names(question: str, idf: Mapping[str, float]) -> list[str]:

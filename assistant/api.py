@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,11 +25,9 @@ from assistant.schemas import (
     AskResponse,
     FeedbackRequest,
     FeedbackResponse,
-    InstrumentSuggestion,
     TriageItem,
     TriageList,
     TriageRequest,
-    TriageResponse,
     TriageUpdate,
 )
 from assistant.service import (
@@ -82,7 +80,9 @@ async def _run(settings: Settings, work: Callable[[], T]) -> T:
 def _dutch_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
-        field = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        field = ".".join(
+            str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")
+        )
         message = VALIDATION_MESSAGES.get(error.get("type", ""), "Ongeldige invoer.")
         if field.endswith("role"):
             message = "Ongeldige rol: gebruik 'user' of 'assistant'."
@@ -189,16 +189,16 @@ def register_routes(app: FastAPI) -> None:
         except UnknownInstrument as exc:
             raise HTTPException(404, f"Onbekend instrument: {instrument_id}") from exc
 
-    @app.post("/api/triage", response_model=TriageResponse, tags=["triage"])
-    async def triage(body: TriageRequest, desk: HelpDeskDep, settings: SettingsDep) -> TriageResponse:
-        """Labelt een melding, stelt passende ondersteuning voor en bewaart hem zonder persoonsgegevens."""
+    @app.post("/api/triage", response_model=TriageItem, tags=["triage"])
+    async def triage(body: TriageRequest, desk: HelpDeskDep, settings: SettingsDep) -> TriageItem:
+        """Labelt een melding, stelt ondersteuning voor en bewaart hem zonder persoonsgegevens."""
         return await _run(settings, lambda: desk.submit(body.report))
 
     @app.get("/api/triage", response_model=TriageList, tags=["triage"])
     async def triage_list(
         desk: HelpDeskDep,
         theme: str | None = None,
-        status: str | None = None,
+        status: Literal["nieuw", "in-behandeling", "afgehandeld"] | None = None,
         urgent: bool | None = None,
         limit: int = Query(50, ge=1, le=500),
         offset: int = Query(0, ge=0),
@@ -207,8 +207,11 @@ def register_routes(app: FastAPI) -> None:
 
     @app.get("/api/triage.csv", tags=["triage"])
     async def triage_csv(desk: HelpDeskDep) -> PlainTextResponse:
-        return PlainTextResponse(desk.export_csv(), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": "attachment; filename=triage.csv"})
+        return PlainTextResponse(
+            desk.export_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": "attachment; filename=triage.csv"},
+        )
 
     @app.get("/api/triage/{report_id}", response_model=TriageItem, tags=["triage"])
     async def triage_get(report_id: str, desk: HelpDeskDep) -> TriageItem:
@@ -226,14 +229,22 @@ def register_routes(app: FastAPI) -> None:
 
     @app.post("/api/feedback", response_model=FeedbackResponse, tags=["feedback"])
     async def feedback(body: FeedbackRequest, store: FeedbackDep) -> FeedbackResponse:
-        row = store.add(body.rating, body.question, body.answer,
-                        [c.model_dump() for c in body.citations], body.reason)
+        row = store.add(
+            body.rating,
+            body.question,
+            body.answer,
+            [c.model_dump() for c in body.citations],
+            body.reason,
+        )
         return FeedbackResponse(id=row["id"], created_at=row["created_at"])
 
     @app.get("/api/feedback.csv", tags=["feedback"])
     async def feedback_csv(store: FeedbackDep) -> PlainTextResponse:
-        return PlainTextResponse(store.export_csv(), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": "attachment; filename=feedback.csv"})
+        return PlainTextResponse(
+            store.export_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": "attachment; filename=feedback.csv"},
+        )
 
     @app.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
@@ -242,6 +253,3 @@ def register_routes(app: FastAPI) -> None:
     @app.get("/triage", include_in_schema=False)
     async def triage_page() -> FileResponse:
         return FileResponse(WEB_DIR / "triage.html")
-
-
-__all__ = ["create_app", "InstrumentSuggestion"]

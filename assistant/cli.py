@@ -45,8 +45,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if response.citations:
         print("\nBronnen:")
         for citation in response.citations:
-            print(f"[{citation.n}] {citation.title} — {citation.section} "
-                  f"(tekens {citation.start}–{citation.end})")
+            print(
+                f"[{citation.n}] {citation.title} — {citation.section} "
+                f"(tekens {citation.start}–{citation.end})"
+            )
     for instrument in response.instruments:
         mark = "past" if instrument.fits else "past niet"
         print(f"\nInstrument: {instrument.name} ({mark}): {instrument.why}")
@@ -58,9 +60,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from assistant.api import create_app
 
-    uvicorn.run(create_app(settings), host=args.host or settings.host,
-                port=args.port or settings.port, log_level=settings.log_level.lower(),
-                limit_concurrency=64)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        limit_concurrency=64,
+    )
     return 0
 
 
@@ -128,8 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from assistant.privacy import install_log_redaction
 
     install_log_redaction()

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     embedding_dim: int | None = Field(
         default=None, description="Matryoshka truncation; None keeps the model's full dimension."
     )
+    chunk_max_chars: int = Field(default=1200, description="Chosen by measurement: evals/tune.py.")
+    chunk_min_chars: int = 250
     chroma_host: str | None = None
     chroma_port: int = 8001
     host: str = "127.0.0.1"

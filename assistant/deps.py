@@ -12,19 +12,19 @@ from assistant.service import Assistant, HelpDesk
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_assistant(request: Request) -> Assistant:
-    return request.app.state.assistant  # type: ignore[no-any-return]
+    return request.app.state.assistant
 
 
 def get_helpdesk(request: Request) -> HelpDesk:
-    return request.app.state.helpdesk  # type: ignore[no-any-return]
+    return request.app.state.helpdesk
 
 
 def get_feedback(request: Request) -> FeedbackStore:
-    return request.app.state.feedback  # type: ignore[no-any-return]
+    return request.app.state.feedback
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -7,7 +7,7 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,20 +38,21 @@ def model_key_for(model: str, dimension: int | None) -> str:
 class SentenceTransformerEmbedder:
     """EmbeddingGemma (or any sentence-transformers model), loaded lazily, once, thread-safe."""
 
-    def __init__(self, model: str, batch_size: int = 16, dimension: int | None = None,
-                 threads: int = 2) -> None:
+    def __init__(
+        self, model: str, batch_size: int = 16, dimension: int | None = None, threads: int = 2
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.truncate_dim = dimension
         self.threads = threads
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     @property
     def model_key(self) -> str:
         return model_key_for(self.model, self.truncate_dim)
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,7 +62,9 @@ class SentenceTransformerEmbedder:
 
                 torch.set_num_threads(self.threads)
                 local = Path(self.model).expanduser()
-                if (self.model.startswith(("/", ".", "~")) or local.exists()) and not local.is_dir():
+                if (
+                    self.model.startswith(("/", ".", "~")) or local.exists()
+                ) and not local.is_dir():
                     raise ModelUnavailable(
                         f"Embeddingmodel niet gevonden in {local}. Voer `make model` uit of zet "
                         "EMBEDDING_MODEL op een lokale sentence-transformers-map."
@@ -73,7 +76,9 @@ class SentenceTransformerEmbedder:
                         truncate_dim=self.truncate_dim,
                     )
                 except OSError as exc:
-                    raise ModelUnavailable(f"Embeddingmodel {self.model} laden mislukt: {exc}") from exc
+                    raise ModelUnavailable(
+                        f"Embeddingmodel {self.model} laden mislukt: {exc}"
+                    ) from exc
             return self._model
 
     @property
@@ -88,8 +93,12 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         model = self._load()
         vectors = model.encode(
-            texts, prompt_name=self._prompt("document"), batch_size=self.batch_size,
-            normalize_embeddings=True, show_progress_bar=show_progress, convert_to_numpy=True,
+            texts,
+            prompt_name=self._prompt("document"),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -100,8 +109,11 @@ class SentenceTransformerEmbedder:
     def _cached_query(self, text: str) -> tuple[float, ...]:
         model = self._load()
         vector = model.encode(
-            [text], prompt_name=self._prompt("query"), normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            [text],
+            prompt_name=self._prompt("query"),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )[0]
         return tuple(float(x) for x in vector)
 
@@ -132,8 +144,11 @@ class HashingEmbedder:
         return vector / norm if norm else vector
 
     def embed_documents(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        return np.stack([self._vector(text) for text in texts]) if texts else np.zeros(
-            (0, self._dimension), dtype=np.float32)
+        return (
+            np.stack([self._vector(text) for text in texts])
+            if texts
+            else np.zeros((0, self._dimension), dtype=np.float32)
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
@@ -152,10 +167,12 @@ def get_embedder(settings: Settings) -> Embedder:
     key = (settings.embedding_model, settings.embedding_batch_size, settings.embedding_dim)
     with _shared_lock:
         if key not in _shared and settings.embedding_model.startswith(HASHING_PREFIX):
-            _shared[key] = HashingEmbedder(int(settings.embedding_model[len(HASHING_PREFIX):]))
+            _shared[key] = HashingEmbedder(int(settings.embedding_model[len(HASHING_PREFIX) :]))
         if key not in _shared:
             _shared[key] = SentenceTransformerEmbedder(
-                settings.embedding_model, settings.embedding_batch_size,
-                settings.embedding_dim, settings.model_threads,
+                settings.embedding_model,
+                settings.embedding_batch_size,
+                settings.embedding_dim,
+                settings.model_threads,
             )
         return _shared[key]

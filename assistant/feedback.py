@@ -51,8 +51,14 @@ class FeedbackStore:
                 self._ready = True
         return connection
 
-    def add(self, rating: str, question: str, answer: str, citations: list[dict[str, Any]],
-            reason: str = "") -> dict[str, Any]:
+    def add(
+        self,
+        rating: str,
+        question: str,
+        answer: str,
+        citations: list[dict[str, Any]],
+        reason: str = "",
+    ) -> dict[str, Any]:
         row = {
             "id": uuid.uuid4().hex,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -69,8 +75,11 @@ class FeedbackStore:
         return row
 
     def export_csv(self) -> str:
-        rows = self._connection().execute(
-            f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY created_at, id").fetchall()
+        rows = (
+            self._connection()
+            .execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY created_at, id")
+            .fetchall()
+        )
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(COLUMNS)

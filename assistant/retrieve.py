@@ -13,7 +13,9 @@ from assistant.store import IndexHandle, IndexModelMismatch, IndexProvider
 
 
 class Retriever(Protocol):
-    def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None) -> list[Passage]: ...
+    def retrieve(
+        self, query: str, top_k: int, doc_ids: list[str] | None = None
+    ) -> list[Passage]: ...
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,9 @@ class LexicalRetriever:
     def __init__(self, provider: IndexProvider) -> None:
         self.provider = provider
 
-    def ranked(self, handle: IndexHandle, query: str, depth: int,
-               doc_ids: list[str] | None) -> list[tuple[int, float]]:
+    def ranked(
+        self, handle: IndexHandle, query: str, depth: int, doc_ids: list[str] | None
+    ) -> list[tuple[int, float]]:
         scores = handle.bm25.scores(query)
         mask = handle.doc_mask(doc_ids)
         if mask is not None:
@@ -41,8 +44,10 @@ class LexicalRetriever:
 
     def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None) -> list[Passage]:
         handle = self.provider.current()
-        return [Passage(handle.chunks[i], s, lexical=s)
-                for i, s in self.ranked(handle, query, top_k, doc_ids)]
+        return [
+            Passage(handle.chunks[i], s, lexical=s)
+            for i, s in self.ranked(handle, query, top_k, doc_ids)
+        ]
 
 
 class DenseRetriever:
@@ -50,8 +55,9 @@ class DenseRetriever:
         self.provider = provider
         self.embedder = embedder
 
-    def ranked(self, handle: IndexHandle, query: str, depth: int,
-               doc_ids: list[str] | None) -> list[tuple[int, float]]:
+    def ranked(
+        self, handle: IndexHandle, query: str, depth: int, doc_ids: list[str] | None
+    ) -> list[tuple[int, float]]:
         vector = self.embedder.embed_query(query)
         if vector.shape[0] != handle.manifest["dimension"]:
             raise IndexModelMismatch(
@@ -62,15 +68,18 @@ class DenseRetriever:
 
     def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None) -> list[Passage]:
         handle = self.provider.current()
-        return [Passage(handle.chunks[i], s, dense=s)
-                for i, s in self.ranked(handle, query, top_k, doc_ids)]
+        return [
+            Passage(handle.chunks[i], s, dense=s)
+            for i, s in self.ranked(handle, query, top_k, doc_ids)
+        ]
 
 
 class HybridRetriever:
     """Weighted reciprocal rank fusion of the dense and lexical rankings."""
 
-    def __init__(self, dense: DenseRetriever, lexical: LexicalRetriever,
-                 params: FusionParams | None = None) -> None:
+    def __init__(
+        self, dense: DenseRetriever, lexical: LexicalRetriever, params: FusionParams | None = None
+    ) -> None:
         self.dense = dense
         self.lexical = lexical
         self.params = params or FusionParams()
@@ -87,5 +96,7 @@ class HybridRetriever:
         dense_scores = dict(dense)
         lexical_scores = dict(lexical)
         order = sorted(fused, key=lambda i: (-fused[i], i))[:top_k]
-        return [Passage(handle.chunks[i], fused[i], dense_scores.get(i), lexical_scores.get(i))
-                for i in order]
+        return [
+            Passage(handle.chunks[i], fused[i], dense_scores.get(i), lexical_scores.get(i))
+            for i in order
+        ]

@@ -20,14 +20,21 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(
         default_factory=list,
         description="Eerdere beurten in dit gesprek (maximaal 20), oudste eerst.",
-        examples=[[
-            {"role": "user", "content": "Wat is de Verzilverlening?"},
-            {"role": "assistant", "content": "De Verzilverlening is er voor Nederlanders met een koopwoning [1]."},
-        ]],
+        examples=[
+            [
+                {"role": "user", "content": "Wat is de Verzilverlening?"},
+                {
+                    "role": "assistant",
+                    "content": "De Verzilverlening is er voor Nederlanders met een koopwoning [1].",
+                },
+            ]
+        ],
     )
     top_k: int = Field(default=5, ge=1, le=20, description="Aantal bronpassages.")
     doc_ids: list[str] | None = Field(
-        default=None, description="Alleen in deze documenten zoeken.", examples=[["fase-4-uitvoering"]]
+        default=None,
+        description="Alleen in deze documenten zoeken.",
+        examples=[["fase-4-uitvoering"]],
     )
 
 
@@ -81,8 +88,10 @@ class Similar(BaseModel):
 class TriageRequest(BaseModel):
     report: str = Field(
         description="De melding van een knelpunt (maximaal 5.000 tekens).",
-        examples=["De onderhandelingen over de prestatieafspraken zitten vast op wonen en zorg. "
-                  "Partijen vertrouwen elkaar niet meer. Wie kan ons helpen?"],
+        examples=[
+            "De onderhandelingen over de prestatieafspraken zitten vast op wonen en zorg. "
+            "Partijen vertrouwen elkaar niet meer. Wie kan ons helpen?"
+        ],
     )
 
 

@@ -48,7 +48,9 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     lexical = LexicalRetriever(provider)
     dense = DenseRetriever(provider, embedder)
     retrievers: dict[str, Retriever] = {
-        "bm25": lexical, "dense": dense, "hybrid": HybridRetriever(dense, lexical),
+        "bm25": lexical,
+        "dense": dense,
+        "hybrid": HybridRetriever(dense, lexical),
     }
     return Components(embedder, provider, retrievers[settings.retrieval_mode])
 
@@ -56,8 +58,12 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
 class Assistant:
     """Answers questions over the current index; safe to share between threads."""
 
-    def __init__(self, settings: Settings, components: Components,
-                 generator_factory: Callable[[IndexHandle], Generator] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        components: Components,
+        generator_factory: Callable[[IndexHandle], Generator] | None = None,
+    ) -> None:
         self.settings = settings
         self.components = components
         self._generator_factory = generator_factory or self._extractive
@@ -68,7 +74,9 @@ class Assistant:
 
     @staticmethod
     def _extractive(handle: IndexHandle) -> Generator:
-        return ExtractiveGenerator(inverse_document_frequencies([c.search_text for c in handle.chunks]))
+        return ExtractiveGenerator(
+            inverse_document_frequencies([c.search_text for c in handle.chunks])
+        )
 
     def handle(self) -> IndexHandle:
         return self.components.provider.current()
@@ -116,8 +124,11 @@ class Assistant:
         handle = self.handle()
         question = standalone_question(request.question, request.history)
         log.info("vraag: %s", redact(question))
-        passages = self._guarded(lambda: self.components.retriever.retrieve(
-            question, max(request.top_k, 8), request.doc_ids))
+        passages = self._guarded(
+            lambda: self.components.retriever.retrieve(
+                question, max(request.top_k, 8), request.doc_ids
+            )
+        )
         retrieved = time.perf_counter()
         answer = self.generator(handle).answer(question, passages, handle.documents, request.top_k)
         answered = time.perf_counter()
@@ -137,12 +148,15 @@ class Assistant:
             },
         )
 
-    def instruments_for(self, request: AskRequest, question: str,
-                        handle: IndexHandle) -> list[InstrumentSuggestion]:
+    def instruments_for(
+        self, request: AskRequest, question: str, handle: IndexHandle
+    ) -> list[InstrumentSuggestion]:
         history = [turn.model_dump() for turn in request.history]
         titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
-        return [InstrumentSuggestion(**to_api(s, titles))
-                for s in suggest(request.question, self.catalogue, history)]
+        return [
+            InstrumentSuggestion(**to_api(s, titles))
+            for s in suggest(request.question, self.catalogue, history)
+        ]
 
     def catalogue_entries(self) -> list[dict[str, Any]]:
         titles = {d.doc_id: d.title for d in self.handle().documents.values()}
@@ -161,8 +175,14 @@ class Assistant:
         for chunk in handle.chunks:
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
         return [
-            {"id": d.doc_id, "title": d.title, "kind": d.kind, "publisher": d.publisher,
-             "phase": d.phase, "chunks": counts.get(d.doc_id, 0)}
+            {
+                "id": d.doc_id,
+                "title": d.title,
+                "kind": d.kind,
+                "publisher": d.publisher,
+                "phase": d.phase,
+                "chunks": counts.get(d.doc_id, 0),
+            }
             for d in sorted(handle.documents.values(), key=lambda d: d.doc_id)
         ]
 
@@ -207,13 +227,15 @@ class UnknownReport(KeyError):
 
 def catalogue_entry_payload(instrument: Any, titles: dict[str, str]) -> dict[str, Any]:
     data = asdict(instrument)
-    data["sources"] = [dict(source, title=titles.get(source["doc_id"], source["doc_id"]))
-                       for source in data["sources"]]
+    data["sources"] = [
+        dict(source, title=titles.get(source["doc_id"], source["doc_id"]))
+        for source in data["sources"]
+    ]
     return data
 
 
 class HelpDesk:
-    """Triage of reported knelpunten: classify, suggest support, queue; never keeps personal data."""
+    """Triage of reported knelpunten: classify, suggest support, queue; keeps no personal data."""
 
     def __init__(self, settings: Settings, assistant: Assistant) -> None:
         self.settings = settings
@@ -241,7 +263,8 @@ class HelpDesk:
             raise InvalidRequest("De melding is leeg. Beschrijf het knelpunt.")
         if len(report) > MAX_REPORT_CHARS:
             raise InvalidRequest(
-                f"De melding is te lang ({len(report)} tekens); het maximum is 5.000 tekens.")
+                f"De melding is te lang ({len(report)} tekens); het maximum is 5.000 tekens."
+            )
 
     def submit(self, report: str) -> TriageItem:
         self.validate(report)

@@ -96,8 +96,11 @@ class IndexHandle:
         )
         ids = result["ids"][0]
         distances = result["distances"][0]
-        return [(self.positions[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)
-                if i in self.positions]
+        return [
+            (self.positions[i], 1.0 - float(d))
+            for i, d in zip(ids, distances, strict=True)
+            if i in self.positions
+        ]
 
     def doc_mask(self, doc_ids: list[str] | None) -> np.ndarray | None:
         if not doc_ids:
@@ -116,12 +119,15 @@ def load_build(settings: Settings, build_id: str, expected_model_key: str | None
         )
     directory = builds_dir(settings) / build_id
     chunks = [Chunk.from_dict(row) for row in read_jsonl(directory / "chunks.jsonl")]
-    documents = {row["doc_id"]: Document(**row) for row in read_jsonl(directory / "documents.jsonl")}
+    documents = {
+        row["doc_id"]: Document(**row) for row in read_jsonl(directory / "documents.jsonl")
+    }
     collection = chroma_client(settings).get_collection(collection_name(build_id))
     metadata = collection.metadata or {}
     if metadata.get("embedding_model") != manifest["embedding_model"]:
         raise IndexModelMismatch(
-            f"Chroma-collectie {collection.name} hoort bij model {metadata.get('embedding_model')}, "
+            f"Chroma-collectie {collection.name} hoort bij model "
+            f"{metadata.get('embedding_model')}, "
             f"de index bij {manifest['embedding_model']}."
         )
     return IndexHandle(

@@ -5,11 +5,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ABBREVIATIONS = frozenset((
-    "m.n.", "c.q.", "art.", "pag.", "n.v.t.", "o.a.", "bijv.", "dhr.", "mw.", "nr.", "incl.",
-    "e.d.", "i.p.v.", "t.b.v.", "z.g.", "etc.", "ca.", "mevr.", "drs.", "ir.", "dr.", "mr.",
-    "blz.", "p.", "zgn.", "d.w.z.", "m.b.t.", "evt.",
-))
+ABBREVIATIONS = frozenset(
+    (
+        "m.n.",
+        "c.q.",
+        "art.",
+        "pag.",
+        "n.v.t.",
+        "o.a.",
+        "bijv.",
+        "dhr.",
+        "mw.",
+        "nr.",
+        "incl.",
+        "e.d.",
+        "i.p.v.",
+        "t.b.v.",
+        "z.g.",
+        "etc.",
+        "ca.",
+        "mevr.",
+        "drs.",
+        "ir.",
+        "dr.",
+        "mr.",
+        "blz.",
+        "p.",
+        "zgn.",
+        "d.w.z.",
+        "m.b.t.",
+        "evt.",
+    )
+)
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-ZÀ-Ý0-9•>-])")
 LIST_PREFIX = re.compile(r"^\s*(?:[-•*>]|\d{1,2}[.)]|\(\d{1,2}\))\s*(?:\d{1,2}\)\s*)?(?:\*\*)?")
 
@@ -38,7 +65,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
         position = line_end
         cursor = line_start
         for match in SENTENCE_END.finditer(text, line_start, line_end):
-            words = text[cursor:match.start()].split()
+            words = text[cursor : match.start()].split()
             last = words[-1].lower().lstrip("(\"'“‘") if words else ""
             if last in ABBREVIATIONS or (len(last) == 2 and last[0].isalpha()):
                 continue  # "m.n.", "art.", an initial such as "P."

@@ -16,7 +16,9 @@ from ingest.clean import Line, clean_for_search, split_lines
 
 CHUNKER_VERSION = "structure-v1"
 SECTION_SEPARATOR = " › "
-SUBHEADING = re.compile(r"^(Doelstelling \d+|\d{1,2}\.\s|Praktijkvoorbeeld|Voor |Tip!|Handreikingen \d)")
+SUBHEADING = re.compile(
+    r"^(Doelstelling \d+|\d{1,2}\.\s|Praktijkvoorbeeld|Voor |Tip!|Handreikingen \d)"
+)
 
 
 @dataclass(frozen=True)

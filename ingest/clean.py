@@ -96,8 +96,10 @@ def classify(text: str, blank_before: bool, blank_after: bool) -> str:
     numbered_title = re.match(r"^\d{1,2}\.\s+\S", text) and not re.search(r"[.,;:]$", text)
     if numbered_title and blank_before and blank_after and len(text) <= 60:
         return "heading"
-    if LIST_MARKER.match(text) and not re.match(r"^\d{1,2}\.\s+\S", text) or (
-        re.match(r"^\d{1,2}\.\s+\S", text)
+    if (
+        LIST_MARKER.match(text)
+        and not re.match(r"^\d{1,2}\.\s+\S", text)
+        or (re.match(r"^\d{1,2}\.\s+\S", text))
     ):
         return "list"
     if blank_before and blank_after and looks_like_heading(text):

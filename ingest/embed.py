@@ -24,7 +24,7 @@ def reusable_vectors(collection: Any, chunk_ids: list[str]) -> dict[str, np.ndar
         return {}
     found: dict[str, np.ndarray] = {}
     for offset in range(0, len(chunk_ids), 500):
-        batch = chunk_ids[offset:offset + 500]
+        batch = chunk_ids[offset : offset + 500]
         result = collection.get(ids=batch, include=["embeddings"])
         for chunk_id, vector in zip(result["ids"], result["embeddings"], strict=True):
             found[chunk_id] = np.asarray(vector, dtype=np.float32)

@@ -65,17 +65,23 @@ def write_build(
     client = chroma_client(settings)
     collection = client.create_collection(
         collection_name(build_id),
-        metadata={"hnsw:space": "cosine", "embedding_model": model_key, "dimension": dimension,
-                  "built_at": built_at},
+        metadata={
+            "hnsw:space": "cosine",
+            "embedding_model": model_key,
+            "dimension": dimension,
+            "built_at": built_at,
+        },
         embedding_function=None,
     )
     for offset in range(0, len(chunks), ADD_BATCH):
-        batch = chunks[offset:offset + ADD_BATCH]
+        batch = chunks[offset : offset + ADD_BATCH]
         collection.add(
             ids=[c.chunk_id for c in batch],
-            embeddings=vectors[offset:offset + ADD_BATCH].tolist(),
-            metadatas=[{"doc_id": c.doc_id, "section": c.section, "start": c.start, "end": c.end}
-                       for c in batch],
+            embeddings=vectors[offset : offset + ADD_BATCH].tolist(),
+            metadatas=[
+                {"doc_id": c.doc_id, "section": c.section, "start": c.start, "end": c.end}
+                for c in batch
+            ],
         )
     staging = builds_dir(settings) / f".staging-{build_id}"
     if staging.exists():
@@ -95,7 +101,9 @@ def _document_row(document: Document) -> dict[str, Any]:
     return row
 
 
-def verify_build(settings: Settings, build_id: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+def verify_build(
+    settings: Settings, build_id: str, chunks: list[Chunk], vectors: np.ndarray
+) -> None:
     """Count and probe before switching: the probe vector must find its own chunk first."""
     collection = chroma_client(settings).get_collection(collection_name(build_id))
     count = collection.count()

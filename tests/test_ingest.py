@@ -50,8 +50,10 @@ def test_changed_document_replaces_its_chunks(settings: Settings, corpus_copy: P
     embedder = CountingEmbedder()
     first = run_ingest(settings, embedder=embedder)
     path = corpus_copy / "van-visie-naar-uitvoering.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\n\nNieuwe alinea over de uitvoering.\n",
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\n\nNieuwe alinea over de uitvoering.\n",
+        encoding="utf-8",
+    )
     embedder.embedded = 0
     second = run_ingest(settings, embedder=embedder)
     assert second.status == "built"
@@ -109,7 +111,7 @@ def test_pdf_is_ingested_with_pages_and_verbatim_quotes(settings: Settings, tmp_
     document = handle.documents["uitvoering"]
     assert {c.page for c in handle.chunks} >= {1, 2}
     for chunk in handle.chunks:
-        assert document.text[chunk.start:chunk.end] == chunk.quote
+        assert document.text[chunk.start : chunk.end] == chunk.quote
 
 
 def test_other_model_is_refused_with_a_clear_message(fake_index: Settings) -> None:
@@ -165,13 +167,20 @@ print(json.dumps({"build": handle.build_id, "count": handle.collection.count(),
 
 def _run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=180,
+    )
 
 
 @pytest.mark.parametrize("point", ["embedding", "vectors-written", "verify", "pointer", "cleanup"])
-def test_kill_9_during_ingest_leaves_a_queryable_index(point: str, tmp_path: Path,
-                                                       corpus_copy: Path) -> None:
+def test_kill_9_during_ingest_leaves_a_queryable_index(
+    point: str, tmp_path: Path, corpus_copy: Path
+) -> None:
     data = tmp_path / "data"
     first = _run(KILL_SCRIPT, "none", str(data), str(corpus_copy))
     assert first.returncode == 0, first.stderr

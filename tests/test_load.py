@@ -13,8 +13,13 @@ def test_corpus_loads_with_metadata() -> None:
     result = load_paths([CORPUS])
     assert not result.skipped
     ids = {d.doc_id for d in result.documents}
-    assert ids == {"fase-4-uitvoering", "fase-2-visie", "wonen-met-begeleiding",
-                   "wegwijzer-prestatieafspraken", "van-visie-naar-uitvoering"}
+    assert ids == {
+        "fase-4-uitvoering",
+        "fase-2-visie",
+        "wonen-met-begeleiding",
+        "wegwijzer-prestatieafspraken",
+        "van-visie-naar-uitvoering",
+    }
     manifest = next(d for d in result.documents if d.doc_id == "wonen-met-begeleiding")
     assert manifest.kind == "handreiking" and manifest.publisher == "Platform31"
     original = (CORPUS / "fase-2-visie.txt").read_text(encoding="utf-8")

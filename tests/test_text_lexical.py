@@ -12,9 +12,11 @@ from assistant.text import split_sentences
 
 
 def test_sentences_respect_abbreviations_and_initials() -> None:
-    text = ("Denk aan beleid (m.n. financieel). Ook kunnen pilots worden opgestart. "
-            "Dit meldt dhr. P. de Vries. Per 1 juli 2024 geldt de wet.")
-    parts = [text[s.start:s.end] for s in split_sentences(text)]
+    text = (
+        "Denk aan beleid (m.n. financieel). Ook kunnen pilots worden opgestart. "
+        "Dit meldt dhr. P. de Vries. Per 1 juli 2024 geldt de wet."
+    )
+    parts = [text[s.start : s.end] for s in split_sentences(text)]
     assert parts == [
         "Denk aan beleid (m.n. financieel).",
         "Ook kunnen pilots worden opgestart.",
@@ -28,7 +30,7 @@ def test_sentence_spans_are_exact_and_ordered(text: str) -> None:
     previous_end = 0
     for span in split_sentences(text):
         assert span.start >= previous_end
-        assert text[span.start:span.end].strip() == text[span.start:span.end]
+        assert text[span.start : span.end].strip() == text[span.start : span.end]
         previous_end = span.end
 
 
@@ -51,8 +53,10 @@ def test_stopwords_are_dropped() -> None:
 
 
 def test_follow_up_is_rewritten_with_the_previous_question() -> None:
-    history = [Turn(role="user", content="Wat is de Verzilverlening?"),
-               Turn(role="assistant", content="Een lening voor eigenaren [1].")]
+    history = [
+        Turn(role="user", content="Wat is de Verzilverlening?"),
+        Turn(role="assistant", content="Een lening voor eigenaren [1]."),
+    ]
     rewritten = standalone_question("En voor huurders?", history)
     assert "Verzilverlening" in rewritten and "huurders" in rewritten
     assert rewritten.startswith("Voor huurders?")

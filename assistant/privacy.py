@@ -1,0 +1,271 @@
+"""Redaction of Dutch personal data before text is stored, logged, classified or shown.
+
+No Dutch NER model installs offline, so recognition is rule-based: checksummed or shaped
+identifiers (BSN, IBAN, phone numbers, e-mail, postcode, street + number) and names that
+stand next to an honorific, a signature label, a contact detail or a known first name.
+Over-redaction is preferred to a leak: every 9-digit number counts as a BSN.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum.nl import bsn as stdnum_bsn
+from stdnum.nl import postcode as stdnum_postcode
+
+BSN = "[BSN]"
+PHONE = "[TELEFOON]"
+EMAIL = "[E-MAIL]"
+IBAN = "[IBAN]"
+ADDRESS = "[ADRES]"
+NAME = "[NAAM]"
+PLACEHOLDERS = (BSN, PHONE, EMAIL, IBAN, ADDRESS, NAME)
+
+EMAIL_RE = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+
+IBAN_NL_RE = re.compile(r"\bNL[ ]?\d{2}[ ]?[A-Z]{4}(?:[ ]?\d){10}\b", re.IGNORECASE)
+IBAN_ANY_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+
+_SEP = r"[ \-./()]{0,3}"
+PHONE_NATIONAL_RE = re.compile(rf"(?<![\w+])\(?0(?:{_SEP}\d){{9}}(?!\d)")
+PHONE_INTERNATIONAL_RE = re.compile(
+    r"(?<![\w+])(?:\+|00)[ ]?31[ \-.]{0,2}(?:\(0\)[ \-.]{0,2})?(?:0[ \-.]?)?"
+    rf"\d(?:{_SEP}\d){{8}}(?!\d)"
+)
+
+NINE_DIGITS_RE = re.compile(
+    r"(?<![\w.,])(?:\d{9}|\d{3}([. ])\d{3}\1\d{3}|\d{4}\.\d{2}\.\d{3})(?![\w]|[.,]\d)"
+)
+CURRENCY_BEFORE = re.compile(r"(?:€|EUR|euro)\s*$", re.IGNORECASE)
+CURRENCY_AFTER = re.compile(r"\s*(?:€|EUR\b|euro\b|,-)", re.IGNORECASE)
+# After a BSN label an 8-digit number (leading zero dropped) counts too, if it passes the elfproef.
+BSN_LABEL_RE = re.compile(
+    r"(?P<label>\b(?i:bsn|burgerservicenummer|sofi-?nummer)(?:[ ]?(?i:nummer|nr\.?))?[ ]?[:.]?[ ]?)"
+    r"(?P<number>\d[\d .]{6,10}\d)(?!\d)"
+)
+
+POSTCODE_RE = re.compile(
+    r"\b(?P<code>[1-9]\d{3}[ ]?(?P<letters>[A-Z]{2})|[1-9]\d{3}[a-z]{2})\b"
+    r"(?P<number>[ ]\d{1,5}(?:[ ]?[a-zA-Z]\b|-\d{1,4}\b)?)?"
+)
+# "in 2025 BW en MO": a year followed by a common abbreviation is not a postcode.
+POSTCODE_NOT_LETTERS = frozenset({"BW", "MO", "VG", "EN", "OF", "IN", "OP"})
+YEAR_AND_WORD = re.compile(r"(?:19|20)\d\d [A-Z]{2}")
+
+STREET_RE = re.compile(
+    r"(?:(?:[A-Z][\w'.-]*|van|de|der|den|het|ter|ten)[ ]){0,3}"
+    r"[A-Z][a-zà-ÿ'-]*(?:straat|laan|weg|plein|singel|gracht|kade|dijk|pad|steeg|hof|dreef|"
+    r"plantsoen|markt|baan|ring|boulevard|erf|park|wal|haven|veld|hoven)"
+    r"(?P<number>[ ](?!(?:19|20)\d\d\b)\d{1,4}(?![.,]\d|\d)(?:[ ]?[a-zA-Z](?![\w])|-\d{1,4})?)"
+)
+# Nouns with a street suffix that head numbered sections or items ("Uitvoering 2").
+NOT_STREETS = frozenset({
+    "uitvoering", "financiering", "vergadering", "verzekering", "ervaring", "sturing",
+    "regering", "verbetering", "bewaring", "wijkaanpak",
+})
+
+_INITIAL = r"(?:[A-Z][a-z]{0,2}\.[ ]?)"
+_PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|von)"
+_CAP = rf"(?:[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-(?:{_PARTICLE}[ ])?[A-ZÀ-Ý][a-zà-ÿ'’]+)*)"
+_FULL_NAME = rf"(?:{_INITIAL}*(?:{_CAP}[ ])?(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
+
+HONORIFIC_RE = re.compile(
+    r"(?P<hon>\b(?i:mevrouw|mevr\.|mw\.|mvr\.|mej\.|meneer|mijnheer|mnr\.|dhr\.|de[ ]heer|"
+    r"mr\.|dr\.|drs\.|ir\.|ing\.|prof\.))[ ]+"
+    rf"(?P<name>{_FULL_NAME})"
+)
+LABEL_RE = re.compile(
+    r"(?P<label>\b(?i:van|naam|contactpersoon|contact|afzender|melder|gemeld[ ]door|"
+    r"ingediend[ ]door|ondertekend|door|aan|cc)[ ]?:|"
+    r"\b(?i:met[ ]vriendelijke[ ]groet(?:en)?|vriendelijke[ ]groet(?:en)?|hartelijke[ ]groet"
+    r"(?:en)?|groet(?:en)?|mvg)[ ]?[,\n]?)\s*"
+    rf"(?P<name>{_INITIAL}*{_CAP}(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{0,2}})"
+)
+CONTACT_NEIGHBOUR_RE = re.compile(
+    rf"(?P<open>\(\s*)?(?P<name>\b(?:{_INITIAL}+|[A-Z][a-z]+[ ])(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
+    r"(?=\s*[,(/]\s*(?:(?i:tel|telefoon|e-?mail|mail|mob|mobiel)\.?:?\s*)?"
+    r"\[(?:TELEFOON|E-MAIL)\])"
+)
+
+# Words that start organisation names after a label ("Van: Gemeente Hofwijk").
+NOT_A_NAME = frozenset({
+    "Gemeente", "Stichting", "Woningcorporatie", "Corporatie", "Zorggroep", "Team", "Afdeling",
+    "Wijkteam", "Taskforce", "Platform31", "Woonpartners", "Huurdersvereniging", "Vereniging",
+    "Provincie", "Ministerie", "Het", "De", "Een", "Onze", "Ons", "Wij", "Ik",
+})
+
+# Common Dutch first names; ambiguous words (Job, Wil, Rijk, Hoop, Roos) are left out.
+FIRST_NAMES = frozenset({
+    "Aad", "Aafke", "Aart", "Abdel", "Abdul", "Adam", "Adriaan", "Adrie", "Agnes", "Ahmed",
+    "Aisha", "Albert", "Alex", "Alexander", "Ali", "Alice", "Amber", "Amir", "Amy", "Anita",
+    "Anja", "Anke", "Ann", "Anna", "Anne", "Anneke", "Annemarie", "Annemiek", "Annette", "Anouk",
+    "Ans", "Anton", "Antoon", "Arie", "Arjan", "Arjen", "Arnold", "Arthur", "Astrid", "Bart",
+    "Bas", "Bastiaan", "Bea", "Beatrix", "Ben", "Bernard", "Bert", "Berend", "Bianca", "Bram",
+    "Brenda", "Bregje", "Carla", "Carlijn", "Carolien", "Caroline", "Cas", "Casper", "Cees",
+    "Charlotte", "Chris", "Christiaan", "Christine", "Claudia", "Coen", "Cor", "Corine",
+    "Cornelis", "Daan", "Daniel", "Danny", "David", "Debora", "Demi", "Dennis", "Derk", "Dewi",
+    "Diana", "Dick", "Dirk", "Dominique", "Douwe", "Edwin", "Eefje", "Eline", "Elise", "Ellen",
+    "Els", "Emma", "Erik", "Erwin", "Esther", "Eva", "Evert", "Fatima", "Femke", "Fenna", "Fleur",
+    "Floor", "Floris", "Frank", "Frans", "Freek", "Frits", "Gerard", "Gerrit", "Gert", "Gijs",
+    "Grietje", "Guido", "Hanna", "Hannah", "Hans", "Harm", "Harrie", "Hendrik", "Henk", "Henny",
+    "Herman", "Hester", "Hilde", "Ilse", "Inge", "Ingrid", "Iris", "Ivo", "Jaap", "Jacob",
+    "Jacqueline", "Jan", "Jannie", "Jans", "Jasper", "Jeroen", "Jesse", "Joke", "Jolanda", "Joost",
+    "Joris", "Jos", "Josephine", "Judith", "Julia", "Juliette", "Jurgen", "Karin", "Kees", "Kevin",
+    "Kim", "Klaas", "Koen", "Lars", "Laura", "Lieke", "Lisa", "Lisanne", "Loes", "Lotte", "Lucas",
+    "Luuk", "Maarten", "Manon", "Marco", "Margriet", "Maria", "Marieke", "Marijke", "Marloes",
+    "Martijn", "Martin", "Mathijs", "Meike", "Melanie", "Michiel", "Mieke", "Milan", "Mirjam",
+    "Mohamed", "Monique", "Nadia", "Naomi", "Niels", "Nienke", "Noah", "Noor", "Nora", "Olivier",
+    "Patrick", "Paul", "Pauline", "Peter", "Petra", "Piet", "Pieter", "Pim", "Priscilla", "Ralph",
+    "Ramon", "Rianne", "Richard", "Rick", "Rik", "Rob", "Robert", "Robin", "Roel", "Roelof",
+    "Ronald", "Rosa", "Ruben", "Rutger", "Ruud", "Sander", "Sandra", "Sanne", "Sara", "Sarah",
+    "Saskia", "Sem", "Simone", "Sjoerd", "Sophie", "Stefan", "Stijn", "Susan", "Suzanne", "Teun",
+    "Thijs", "Thomas", "Tim", "Tineke", "Tom", "Ton", "Vera", "Victor", "Vincent", "Wendy",
+    "Willem", "Wim", "Wouter", "Yara", "Yvonne", "Zoe",
+})
+
+GAZETTEER_RE = re.compile(
+    r"\b(?:" + "|".join(sorted(FIRST_NAMES)) + rf")[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}"
+)
+
+
+def _replace_iban(match: re.Match[str]) -> str:
+    candidate = match.group(0)
+    parts = candidate.split(" ")
+    while parts:
+        compact = "".join(parts).upper()
+        if len(compact) >= 15 and stdnum_iban.is_valid(compact):
+            rest = candidate[len(" ".join(parts)):]
+            return IBAN + rest
+        parts = parts[:-1] if len(parts) > 1 else []
+    return candidate
+
+
+def _replace_national_phone(match: re.Match[str]) -> str:
+    """Keep an opening parenthesis that encloses the whole number, as in "(06-12345678)"."""
+    number = match.group(0)
+    return "(" + PHONE if number.startswith("(") and ")" not in number else PHONE
+
+
+def _replace_nine_digits(match: re.Match[str]) -> str:
+    before = match.string[max(0, match.start() - 6):match.start()]
+    if CURRENCY_BEFORE.search(before) or CURRENCY_AFTER.match(match.string, match.end()):
+        return match.group(0)
+    return BSN
+
+
+def _replace_postcode(match: re.Match[str]) -> str:
+    letters = match.group("letters")
+    if (
+        letters in POSTCODE_NOT_LETTERS
+        and YEAR_AND_WORD.fullmatch(match.group("code"))
+        and not match.group("number")
+    ):
+        return match.group(0)
+    if letters is None and not stdnum_postcode.is_valid(match.group("code")):
+        return match.group(0)
+    return ADDRESS
+
+
+def _replace_street(match: re.Match[str]) -> str:
+    words = match.group(0)[: match.start("number") - match.start()].split(" ")
+    return match.group(0) if words[-1].lower() in NOT_STREETS else ADDRESS
+
+
+def _replace_name(match: re.Match[str]) -> str:
+    name = match.group("name")
+    if name.split(" ")[0].rstrip(",") in NOT_A_NAME:
+        return match.group(0)
+    start = match.start("name") - match.start()
+    return match.group(0)[:start] + NAME
+
+
+def _replace_contact_neighbour(match: re.Match[str]) -> str:
+    """A name right before a phone number or e-mail; outside parentheses only a known first
+    name or initials count, so "Woonpartners Midden, 06-..." keeps the organisation."""
+    first = match.group("name").split(" ")[0]
+    if match.group("open") or first.endswith(".") or first in FIRST_NAMES:
+        return match.group(0)[: match.start("name") - match.start()] + NAME
+    return match.group(0)
+
+
+def _replace_bsn_label(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group("number"))
+    if len(digits) == 9 or (len(digits) == 8 and stdnum_bsn.is_valid(digits)):
+        return match.group("label") + BSN
+    return match.group(0)
+
+
+def _redact_phonenumbers(text: str) -> str:
+    """Phone numbers libphonenumber recognises as valid, e.g. foreign ones the regexes miss."""
+    spans = [
+        (m.start, m.end)
+        for m in phonenumbers.PhoneNumberMatcher(text, "NL", leniency=phonenumbers.Leniency.VALID)
+    ]
+    for start, end in reversed(spans):
+        text = text[:start] + PHONE + text[end:]
+    return text
+
+
+_STEPS: tuple[Callable[[str], str], ...] = (
+    lambda t: EMAIL_RE.sub(EMAIL, t),
+    lambda t: IBAN_NL_RE.sub(IBAN, t),
+    lambda t: IBAN_ANY_RE.sub(_replace_iban, t),
+    lambda t: BSN_LABEL_RE.sub(_replace_bsn_label, t),
+    lambda t: PHONE_INTERNATIONAL_RE.sub(PHONE, t),
+    lambda t: PHONE_NATIONAL_RE.sub(_replace_national_phone, t),
+    _redact_phonenumbers,
+    lambda t: NINE_DIGITS_RE.sub(_replace_nine_digits, t),
+    lambda t: POSTCODE_RE.sub(_replace_postcode, t),
+    lambda t: STREET_RE.sub(_replace_street, t),
+    lambda t: HONORIFIC_RE.sub(_replace_name, t),
+    lambda t: LABEL_RE.sub(_replace_name, t),
+    lambda t: CONTACT_NEIGHBOUR_RE.sub(_replace_contact_neighbour, t),
+    lambda t: GAZETTEER_RE.sub(NAME, t),
+)
+
+
+def redact(text: str) -> str:
+    """Replace personal data with placeholders such as [BSN], [TELEFOON] and [NAAM]."""
+    for step in _STEPS:
+        text = step(text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts the formatted message (and traceback text) of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = f"{record.msg} {record.args}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Attach one RedactingFilter to every handler of `logger` (the root logger by default).
+
+    Handler filters also see records propagated from child loggers, which logger filters
+    do not; call this after logging is configured. Calling it twice adds nothing.
+    """
+    target = logger or logging.getLogger()
+    existing = next(
+        (f for h in target.handlers for f in h.filters if isinstance(f, RedactingFilter)), None
+    )
+    redacting = existing or RedactingFilter()
+    for handler in target.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(redacting)
+    return redacting

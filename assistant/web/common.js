@@ -1,0 +1,257 @@
+// Shared helpers for the chat page and the triage desk.
+// Untrusted text (documents, questions, answers, reports) only ever becomes text nodes.
+
+/** Create an element. `props`: text, className, attrs {name: value}, on {event: handler}. */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  if (props.className) node.className = props.className;
+  if (props.text !== undefined && props.text !== null) node.textContent = String(props.text);
+  for (const [name, value] of Object.entries(props.attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const [event, handler] of Object.entries(props.on || {})) {
+    node.addEventListener(event, handler);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const ICONS = {
+  up: "M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18.7 10H14l.8-4.1A1.6 1.6 0 0 0 13.2 4L9 10v11z",
+  down: "M17 14V3h4v11h-4zm-2-11H6.7a2 2 0 0 0-2 1.6l-1.4 7A2 2 0 0 0 5.3 14H10l-.8 4.1a1.6 1.6 0 0 0 1.6 1.9L15 14V3z",
+};
+
+/** A small decorative inline SVG icon (hidden from assistive technology). */
+export function icon(name) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", "icon");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
+let uid = 0;
+export function nextId(prefix) {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** Error with a Dutch message that can be shown to the user as is. */
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+const SHOW_DETAIL = new Set([400, 404, 409, 413, 422, 503, 504]);
+
+function fallbackMessage(status) {
+  if (status === 404) return "Dit onderdeel is niet gevonden.";
+  if (status === 422) return "De invoer is niet geldig. Controleer uw vraag of melding.";
+  if (status === 503) return "De dienst is tijdelijk niet beschikbaar. Probeer het later opnieuw.";
+  if (status === 504) return "Het antwoord duurde te lang. Probeer het opnieuw.";
+  if (status === 413) return "De invoer is te groot.";
+  if (status === 429) return "Er worden te veel vragen tegelijk gesteld. Wacht even en probeer het opnieuw.";
+  return `Er ging iets mis op de server (foutcode ${status}). Probeer het later opnieuw.`;
+}
+
+/** fetch() + JSON with Dutch error messages; throws ApiError. */
+export async function api(path, { method = "GET", body, signal } = {}) {
+  const init = { method, headers: { Accept: "application/json" }, signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    if (error && error.name === "AbortError") throw error;
+    throw new ApiError(
+      "Geen verbinding met de server. Controleer uw internetverbinding en probeer het opnieuw.", 0);
+  }
+  let data = null;
+  const type = response.headers.get("Content-Type") || "";
+  if (type.includes("application/json")) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" && data.detail.trim() ? data.detail : "";
+    const message = SHOW_DETAIL.has(response.status) && detail ? detail : fallbackMessage(response.status);
+    throw new ApiError(message, response.status);
+  }
+  if (data === null) throw new ApiError("Het antwoord van de server is onleesbaar.", response.status);
+  return data;
+}
+
+/** Put a message in the page's polite live region (re-announces identical text too). */
+export function announce(message) {
+  const live = document.getElementById("live");
+  if (!live) return;
+  live.textContent = "";
+  window.setTimeout(() => { live.textContent = message; }, 50);
+}
+
+/** Python str offsets count code points; JS strings count UTF-16 units. */
+function utf16Offset(text, codePoints) {
+  if (!/[\uD800-\uDFFF]/.test(text)) return codePoints;
+  let units = 0;
+  let seen = 0;
+  for (const ch of text) {
+    if (seen >= codePoints) break;
+    units += ch.length;
+    seen += 1;
+  }
+  return units;
+}
+
+/** Locate a citation's quote in the document text as UTF-16 [start, end). */
+export function locateQuote(text, citation) {
+  const start = utf16Offset(text, citation.start);
+  const end = utf16Offset(text, citation.end);
+  if (end > start && text.slice(start, end) === citation.quote) return [start, end];
+  if (citation.quote) {
+    const found = text.indexOf(citation.quote);
+    if (found >= 0) return [found, found + citation.quote.length];
+  }
+  if (end > start && end <= text.length) return [start, end];
+  return null;
+}
+
+/** The modal that shows a whole document with the cited passage highlighted. */
+export class DocumentViewer {
+  constructor() {
+    this.dialog = document.getElementById("doc-dialog");
+    this.title = document.getElementById("doc-title");
+    this.section = document.getElementById("doc-section");
+    this.body = document.getElementById("doc-body");
+    this.cache = new Map();
+    this.trigger = null;
+    this.request = 0;
+    document.getElementById("doc-close").addEventListener("click", () => this.close());
+    this.dialog.addEventListener("close", () => this.restoreFocus());
+    // A click on the backdrop (outside the dialog box) closes it.
+    this.dialog.addEventListener("click", (event) => {
+      if (event.target === this.dialog) this.close();
+    });
+  }
+
+  async fetchDocument(docId) {
+    if (!this.cache.has(docId)) {
+      const promise = api(`/api/documents/${encodeURIComponent(docId)}`);
+      this.cache.set(docId, promise);
+      promise.catch(() => this.cache.delete(docId));
+    }
+    return this.cache.get(docId);
+  }
+
+  async open(citation, trigger) {
+    this.trigger = trigger || document.activeElement;
+    const request = ++this.request;
+    this.title.textContent = citation.title || citation.doc_id;
+    this.section.textContent = citation.section ? `Onderdeel: ${citation.section}` : "";
+    this.section.hidden = !citation.section;
+    this.body.replaceChildren(el("p", { className: "doc-loading", text: "Document laden…" }));
+    this.body.setAttribute("aria-busy", "true");
+    if (!this.dialog.open) this.dialog.showModal();
+    let documentData;
+    try {
+      documentData = await this.fetchDocument(citation.doc_id);
+    } catch (error) {
+      if (request !== this.request) return;
+      this.body.removeAttribute("aria-busy");
+      this.body.replaceChildren(el("p", { className: "message error", attrs: { role: "alert" },
+        text: error instanceof ApiError ? error.message : "Het document kon niet worden geladen." }));
+      return;
+    }
+    if (request !== this.request || !this.dialog.open) return;
+    this.title.textContent = documentData.title || citation.title || citation.doc_id;
+    const text = String(documentData.text || "");
+    const range = locateQuote(text, citation);
+    const container = el("div", { className: "doc-text" });
+    let mark = null;
+    if (range) {
+      mark = el("mark", { className: "doc-mark", attrs: { tabindex: "-1" } });
+      mark.append(document.createTextNode(text.slice(range[0], range[1])));
+      container.append(document.createTextNode(text.slice(0, range[0])), mark,
+        document.createTextNode(text.slice(range[1])));
+    } else {
+      container.append(document.createTextNode(text));
+    }
+    this.body.replaceChildren(container);
+    this.body.removeAttribute("aria-busy");
+    if (mark) {
+      mark.focus({ preventScroll: true });
+      mark.scrollIntoView({ block: "center", inline: "nearest" });
+    } else {
+      this.body.focus({ preventScroll: true });
+    }
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  restoreFocus() {
+    this.request += 1;
+    const trigger = this.trigger;
+    this.trigger = null;
+    if (trigger && trigger.isConnected && typeof trigger.focus === "function") trigger.focus();
+  }
+}
+
+export function formatDateTime(iso) {
+  if (!iso) return "onbekend";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return date.toLocaleString("nl-NL", { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** A list of citations as cards with a button that opens each one in its document. */
+export function citationList(citations, viewer, { headingLevel = "h3", title = "Bronnen" } = {}) {
+  const section = el("section", { className: "sources" });
+  const headingId = nextId("sources");
+  section.setAttribute("aria-labelledby", headingId);
+  section.append(el(headingLevel, { text: title, attrs: { id: headingId } }));
+  const list = el("ol", { className: "source-list" });
+  for (const citation of citations) {
+    const open = el("button", {
+      className: "link-button",
+      attrs: { type: "button" },
+      on: { click: (event) => viewer.open(citation, event.currentTarget) },
+    }, "Toon in document", el("span", { className: "visually-hidden", text: `: bron ${citation.n}` }));
+    const head = el("p", { className: "source-head" },
+      citation.n ? el("span", { className: "source-n", text: `[${citation.n}]` }) : null,
+      citation.n ? " " : null,
+      el("span", { className: "source-title", text: citation.title || citation.doc_id }));
+    list.append(el("li", { className: "source", attrs: { "data-n": citation.n } },
+      head,
+      citation.section ? el("p", { className: "source-section", text: citation.section }) : null,
+      el("blockquote", { className: "quote", text: citation.quote }),
+      open));
+  }
+  section.append(list);
+  return section;
+}

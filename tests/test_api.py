@@ -1,0 +1,149 @@
+"""HTTP API contract with the fast fake-embedder index: shapes, validation, errors, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.config import Settings
+from tests.conftest import make_settings
+
+
+@pytest.fixture(scope="module")
+def client(fake_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    sqlite = tmp_path_factory.mktemp("api") / "app.sqlite"
+    settings = fake_index.model_copy(update={"sqlite_path": sqlite})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_healthz_reports_index_stats(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["documents"] == 5 and body["chunks"] > 40
+    assert body["embedding_model"] == "hashing-v1:256" and body["index_built_at"]
+
+
+def test_ask_returns_verbatim_citations(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "Wat is de Blijverslening?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= {"answer", "answerable", "standalone_question", "citations", "instruments"}
+    assert body["answerable"] and body["citations"]
+    for citation in body["citations"]:
+        text = client.get(f"/api/documents/{citation['doc_id']}").json()["text"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert any(i["id"] == "blijverslening" for i in body["instruments"])
+
+
+def test_follow_up_gets_a_standalone_question(client: TestClient) -> None:
+    history = [
+        {"role": "user", "content": "Wat is de Verzilverlening?"},
+        {"role": "assistant", "content": "Een lening voor eigenaren [1]."},
+    ]
+    body = client.post(
+        "/api/ask", json={"question": "En voor huurders?", "history": history}
+    ).json()
+    assert "Verzilverlening" in body["standalone_question"]
+    assert "huurders" in body["standalone_question"]
+
+
+def test_doc_filter_limits_citations(client: TestClient) -> None:
+    body = client.post(
+        "/api/ask",
+        json={"question": "Wat is de woonzorgvisie?", "doc_ids": ["fase-2-visie"], "top_k": 3},
+    ).json()
+    assert body["citations"] and {c["doc_id"] for c in body["citations"]} == {"fase-2-visie"}
+    assert len(body["citations"]) <= 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"question": "   "}, "leeg"),
+        ({"question": "x" * 2001}, "te lang"),
+        ({"question": "Vraag?", "history": [{"role": "user", "content": "a"}] * 21}, "beurten"),
+        ({"question": "Vraag?", "history": [{"role": "system", "content": "a"}]}, "rol"),
+        ({"history": []}, "ontbreekt"),
+        ({"question": "Vraag?", "top_k": 0}, "klein"),
+    ],
+)
+def test_bad_input_gets_422_in_dutch(client: TestClient, payload: dict, fragment: str) -> None:
+    response = client.post("/api/ask", json=payload)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+def test_unknown_document_is_404(client: TestClient) -> None:
+    assert client.get("/api/documents/bestaat-niet").status_code == 404
+    response = client.post(
+        "/api/ask", json={"question": "Wat is de Blijverslening?", "doc_ids": ["bestaat-niet"]}
+    )
+    assert response.status_code == 404
+    assert "bestaat-niet" in response.json()["detail"]
+
+
+def test_documents_list_and_detail(client: TestClient) -> None:
+    documents = client.get("/api/documents").json()
+    assert {d["id"] for d in documents} >= {"fase-4-uitvoering", "wonen-met-begeleiding"}
+    assert all(d["chunks"] > 0 and d["kind"] for d in documents)
+    detail = client.get("/api/documents/wegwijzer-prestatieafspraken").json()
+    assert detail["kind"] == "wegwijzer" and "SMART" in detail["text"]
+
+
+def test_instrument_catalogue_routes(client: TestClient) -> None:
+    catalogue = client.get("/api/instruments").json()
+    assert {i["id"] for i in catalogue} >= {"verzilverlening", "knelpunt-melden"}
+    entry = client.get("/api/instruments/ondersteuningsteam-wonen-en-zorg").json()
+    assert entry["sources"][0]["title"]
+    assert client.get("/api/instruments/onbekend").status_code == 404
+
+
+def test_security_headers_and_oversize_body(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    big = client.post(
+        "/api/ask",
+        content=b'{"question": "' + b"a" * (2 << 20) + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert big.status_code == 413
+
+
+def test_openapi_has_dutch_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    ask = schema["components"]["schemas"]["AskRequest"]["properties"]["question"]
+    assert "woning" in ask["examples"][0]
+
+
+def test_feedback_is_stored_and_exported(client: TestClient) -> None:
+    response = client.post(
+        "/api/feedback",
+        json={
+            "rating": "down",
+            "reason": "mis de bron, bel 06-12345678",
+            "question": "Wat is BWMO?",
+            "answer": "Beschermd wonen [1]",
+            "citations": [],
+        },
+    )
+    assert response.status_code == 200
+    export = client.get("/api/feedback.csv").text
+    assert "Wat is BWMO?" in export and "06-12345678" not in export
+    assert (
+        client.post(
+            "/api/feedback", json={"rating": "meh", "question": "q", "answer": "a"}
+        ).status_code
+        == 422
+    )
+
+
+def test_missing_index_is_a_clear_503(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path / "leeg")
+    with TestClient(create_app(settings)) as empty:
+        response = empty.post("/api/ask", json={"question": "Wat is de Blijverslening?"})
+    assert response.status_code == 503
+    assert "assistant ingest" in response.json()["detail"]
