@@ -40,7 +40,7 @@ OFF_TASK = re.compile(
     r"\b(schrijf|herschrijf|vertaal|corrigeer|nakijken|kijk\w* .{0,40}\bna|verzin|dicht)\b"
     r"|\b(gedicht|speech|sollicitatie\w*|recept|mop|grap|liedje)\b"
 )
-ASKS_FOR_QUESTIONS = re.compile(r"\bwelke (vragen|vraag)\b|\bvragen als\b")
+ASKS_FOR_QUESTIONS = re.compile(r"\bwelke \w*vra(ag|gen)\b|\bvragen als\b")
 NUMBER_WORDS = r"(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|twintig|honderd|duizend)"
 
 # What kind of detail a question asks for, and what an answer then has to contain.
@@ -79,7 +79,7 @@ class AnswerParams:
     max_chars: int = 900
     keep_ratio: float = 0.5
     novelty_weight: float = 1.0
-    neighbour_bonus: float = 0.12
+    neighbour_bonus: float = 0.3
     passage_prior: float = 0.35
     chunk_weight: float = 0.35
     type_bonus: float = 0.2
@@ -109,8 +109,15 @@ class Answer:
 
 
 class Generator(Protocol):
+    """Turns retrieved passages into an answer; `context` holds earlier turns of a follow-up."""
+
     def answer(
-        self, question: str, passages: list[Passage], documents: Mapping[str, Document], top_k: int
+        self,
+        question: str,
+        passages: list[Passage],
+        documents: Mapping[str, Document],
+        top_k: int,
+        context: str = "",
     ) -> Answer: ...
 
 

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from assistant.answer import ExtractiveGenerator, Generator, inverse_document_frequencies
 from assistant.config import Settings
-from assistant.domain import Document
+from assistant.domain import Document, Passage
 from assistant.embedder import Embedder, get_embedder
 from assistant.followup import standalone_question
-from assistant.instruments import Catalogue, load_catalogue, suggest, to_api
+from assistant.instruments import Catalogue, Suggestion, load_catalogue, suggest, to_api
 from assistant.privacy import redact
 from assistant.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from assistant.schemas import AskRequest, AskResponse, InstrumentSuggestion, TriageItem, TriageList
@@ -124,15 +124,32 @@ class Assistant:
         handle = self.handle()
         question = standalone_question(request.question, request.history)
         log.info("vraag: %s", redact(question))
+        history = [turn.model_dump() for turn in request.history]
+        suggestions = suggest(request.question, self.catalogue, history)
         passages = self._guarded(
             lambda: self.components.retriever.retrieve(
                 question, max(request.top_k, 8), request.doc_ids
             )
         )
+        passages = promote_sources(handle, passages, suggestions, request.doc_ids)
         retrieved = time.perf_counter()
-        answer = self.generator(handle).answer(question, passages, handle.documents, request.top_k)
+        context = ""
+        if question != request.question.strip():
+            context = " ".join(t.content for t in request.history if t.role == "user")
+        answer = self.generator(handle).answer(
+            request.question if context else question,
+            passages,
+            handle.documents,
+            request.top_k,
+            context=context,
+        )
         answered = time.perf_counter()
-        instruments = self.instruments_for(request, question, handle) if answer.answerable else []
+        titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
+        instruments = (
+            [InstrumentSuggestion(**to_api(s, titles)) for s in suggestions]
+            if answer.answerable
+            else []
+        )
         finished = time.perf_counter()
         return AskResponse(
             answer=answer.text,
@@ -147,16 +164,6 @@ class Assistant:
                 "total": round((finished - started) * 1000, 2),
             },
         )
-
-    def instruments_for(
-        self, request: AskRequest, question: str, handle: IndexHandle
-    ) -> list[InstrumentSuggestion]:
-        history = [turn.model_dump() for turn in request.history]
-        titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
-        return [
-            InstrumentSuggestion(**to_api(s, titles))
-            for s in suggest(request.question, self.catalogue, history)
-        ]
 
     def catalogue_entries(self) -> list[dict[str, Any]]:
         titles = {d.doc_id: d.title for d in self.handle().documents.values()}
@@ -215,6 +222,31 @@ def document_payload(document: Document) -> dict[str, Any]:
     data = document.metadata()
     data["text"] = document.text
     return data
+
+
+def promote_sources(
+    handle: IndexHandle,
+    passages: list[Passage],
+    suggestions: list[Suggestion],
+    doc_ids: list[str] | None,
+) -> list[Passage]:
+    """Put the passages that define a fitting instrument first: a practitioner describing a
+    situation the catalogue recognises needs that instrument's own wording cited."""
+    promoted: list[Passage] = []
+    top = passages[0].score if passages else 1.0
+    for suggestion in suggestions:
+        source = suggestion.source
+        if not suggestion.fits or (doc_ids and source.doc_id not in doc_ids):
+            continue
+        for chunk in handle.chunks:
+            if chunk.doc_id == source.doc_id and chunk.start <= source.start < chunk.end:
+                if all(p.chunk.chunk_id != chunk.chunk_id for p in promoted):
+                    found = next((p for p in passages if p.chunk.chunk_id == chunk.chunk_id), None)
+                    dense = found.dense if found else None
+                    promoted.append(Passage(chunk, top, dense, found.lexical if found else None))
+                break
+    ids = {p.chunk.chunk_id for p in promoted}
+    return promoted + [p for p in passages if p.chunk.chunk_id not in ids]
 
 
 class UnknownInstrument(KeyError):

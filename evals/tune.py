@@ -87,12 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m evals.tune", description=__doc__)
     parser.add_argument("--set", dest="question_set", default="all")
     parser.add_argument("--skip-chunks", action="store_true")
+    parser.add_argument("--skip-fusion", action="store_true")
     args = parser.parse_args()
     output: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tune-") as tmp:
         workdir = Path(tmp)
-        output["fusion"] = sweep_fusion(args.question_set, workdir)
-        print("## Rank fusion\n\n" + table(output["fusion"]))
+        if not args.skip_fusion:
+            output["fusion"] = sweep_fusion(args.question_set, workdir)
+            print("## Rank fusion\n\n" + table(output["fusion"]))
         if not args.skip_chunks:
             output["chunks"] = sweep_chunks(args.question_set, workdir)
             print("\n## Chunk size\n\n" + table(output["chunks"]))

@@ -14,8 +14,9 @@ from assistant.domain import Chunk, Document
 from assistant.text import split_sentences
 from ingest.clean import Line, clean_for_search, split_lines
 
-CHUNKER_VERSION = "structure-v1"
+CHUNKER_VERSION = "structure-v2"
 SECTION_SEPARATOR = " › "
+TABLE_FACTOR = 2
 SUBHEADING = re.compile(
     r"^(Doelstelling \d+|\d{1,2}\.\s|Praktijkvoorbeeld|Voor |Tip!|Handreikingen \d)"
 )
@@ -94,8 +95,10 @@ def _continues(group: Group, line: Line) -> bool:
 
 
 def _split_large(group: Group, text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Split an oversized group at line, then sentence, boundaries."""
-    if group.size() <= max_chars:
+    """Split an oversized group at line, then sentence, boundaries. A table may run to twice
+    the size: a half table answers nothing."""
+    limit = TABLE_FACTOR * max_chars if group.kind == "table" else max_chars
+    if group.size() <= limit:
         return [(group.start, group.end)]
     pieces: list[tuple[int, int]] = []
     units: list[tuple[int, int]] = []

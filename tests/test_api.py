@@ -147,3 +147,14 @@ def test_missing_index_is_a_clear_503(tmp_path) -> None:  # type: ignore[no-unty
         response = empty.post("/api/ask", json={"question": "Wat is de Blijverslening?"})
     assert response.status_code == 503
     assert "assistant ingest" in response.json()["detail"]
+
+
+def test_concurrent_questions_all_succeed(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [f"Wat is de Blijverslening voor huurders {n}?" for n in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda q: client.post("/api/ask", json={"question": q}),
+                                  questions))
+    assert [r.status_code for r in responses] == [200] * len(questions)
+    assert all(r.json()["citations"] for r in responses)
