@@ -60,8 +60,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from assistant.api import create_app
 
+    serving = settings.model_copy(update={"model_threads": settings.serve_threads})
     uvicorn.run(
-        create_app(settings),
+        create_app(serving),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),

@@ -38,7 +38,12 @@ class Settings(BaseSettings):
     max_history_turns: int = 20
     pdf_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
-    model_threads: int = 2
+    model_threads: int = Field(default=2, description="Torch threads for batch embedding.")
+    serve_threads: int = Field(
+        default=1,
+        description="Torch threads per query while serving; measured in bench/: one thread "
+        "per request with requests in parallel beats two threads per request.",
+    )
     generator: Literal["extractive", "generative"] = "extractive"
     retrieval_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     sqlite_path: Path = Path("data") / "woonzorgwijzer.sqlite"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -70,7 +71,9 @@ class Assistant:
         self._generators: dict[str, Generator] = {}
         self._catalogue: Catalogue | None = None
         self._lock = threading.Lock()
-        self._compute = threading.BoundedSemaphore(max(1, settings.model_threads))
+        # one model call per core, each with `model_threads` torch threads
+        cores = os.cpu_count() or 1
+        self._compute = threading.BoundedSemaphore(max(1, cores // max(1, settings.model_threads)))
 
     @staticmethod
     def _extractive(handle: IndexHandle) -> Generator:
