@@ -360,13 +360,9 @@ class ExtractiveGenerator:
             if len(word) < MIN_SUBJECT_WORD:
                 continue  # short words are mostly verbs and particles, not the subject
             stems = analyze(word)
-            if stems and not any(covered_weight({s: 1.0}, self._vocabulary) for s in stems):
+            if stems and not any(covered_weight({s: 1.0}, self._known_terms) for s in stems):
                 unknown.append(word)
         return unknown
-
-    @property
-    def _vocabulary(self) -> frozenset[str]:
-        return self._known_terms
 
     def _refuse(
         self, documents: Mapping[str, Document], confidence: float, reason: str = ""
