@@ -6,9 +6,10 @@ generates, the answer is refused when the documents do not hold it.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +27,8 @@ NAVIGATION = re.compile(
 )
 LIST_ITEM_MAX = 420
 MIN_SUBJECT_WORD = 7
+MIN_FUZZY_TERM = 5
+FUZZY_CUTOFF = 0.85
 COUNTED_NOUN = re.compile(r"\bhoeveel\s+(\w{2,})(?:\s+(\w{3,}))?")
 CURRENT_DETAIL = re.compile(
     r"\b(dit jaar|volgend jaar|vorig jaar|nu|actuele?|huidige?|momenteel|op dit moment|vandaag"
@@ -360,7 +363,7 @@ class ExtractiveGenerator:
             if len(word) < MIN_SUBJECT_WORD:
                 continue  # short words are mostly verbs and particles, not the subject
             stems = analyze(word)
-            if stems and not any(covered_weight({s: 1.0}, self._known_terms) for s in stems):
+            if stems and not any(is_known(stem, self._known_terms) for stem in stems):
                 unknown.append(word)
         return unknown
 
@@ -422,12 +425,22 @@ def out_of_scope_reason(question: str) -> str | None:
     return None
 
 
+def is_known(term: str, vocabulary: Collection[str]) -> bool:
+    """A term the documents use: exactly, as another inflection (shared prefix), or with a
+    typo (close spelling), so "Verzilverlenig" or "Amersfort" still count as known."""
+    if term in vocabulary or covered_weight({term: 1.0}, frozenset(vocabulary)):
+        return True
+    return len(term) >= MIN_FUZZY_TERM and bool(
+        difflib.get_close_matches(term, vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+    )
+
+
 def unknown_names(question: str, idf: Mapping[str, float]) -> list[str]:
     """Capitalised names in the question that the documents never mention."""
     names = []
     for match in CAPITALISED.finditer(question.strip()):
         terms = analyze(match.group(1))
-        if terms and not any(t in idf for t in terms):
+        if terms and not any(is_known(t, idf.keys()) for t in terms):
             names.append(match.group(1))
     return names
 

@@ -127,3 +127,14 @@ def test_unknown_names_are_found() -> None:
     idf = inverse_document_frequencies(["Rotterdam wil woningen bouwen"])
     assert unknown_names("Hoeveel woningen bouwt Utrecht in Rotterdam?", idf) == ["Utrecht"]
     assert unknown_names("Hoeveel woningen bouwt Rotterdam?", idf) == []
+
+
+def test_typos_and_inflections_count_as_known_terms() -> None:
+    from assistant.answer import is_known
+    from assistant.lexical import analyze
+
+    vocabulary = set(analyze("De Verzilverlening en Amersfoort bestemd voor wonen"))
+    assert is_known(analyze("Verzilverlenig")[0], vocabulary)
+    assert is_known(analyze("Amersfort")[0], vocabulary)
+    assert is_known(analyze("bestemmen")[0], vocabulary)
+    assert not is_known(analyze("parkeervergunning")[0], vocabulary)
