@@ -17,14 +17,9 @@ from assistant.domain import Document, Passage
 from assistant.lexical import analyze, fold, tokens
 from assistant.prompts import render
 from assistant.schemas import Citation
-from assistant.text import Span, split_sentences
+from assistant.text import Span, is_navigation, split_sentences
 
 MARKER_LEAD = re.compile(r"^(?:[-•*>]|\d{1,2}[.)]|\(\d{1,2}\))\s*(?:\d{1,2}\)\s*)?")
-NAVIGATION = re.compile(
-    r"^(lees meer|meld uw knelpunt|meer informatie|wanneer wordt dit behandeld\?|deel dit bericht"
-    r"|bekijk meer vraagstukken|taskforce wonen en zorg bestaat uit:)$",
-    re.IGNORECASE,
-)
 LIST_ITEM_MAX = 420
 MIN_SUBJECT_WORD = 7
 MIN_FUZZY_TERM = 5
@@ -154,7 +149,7 @@ def _units(passage_index: int, passage: Passage, document: Document) -> list[Uni
     for span in _spans(document.text, chunk.start, chunk.end):
         raw = document.text[span.start : span.end]
         shown = display_text(raw)
-        if len(shown.split()) < 3 or NAVIGATION.match(shown.strip()) or "\t" in raw or "](" in raw:
+        if len(shown.split()) < 3 or is_navigation(shown) or "\t" in raw or "](" in raw:
             continue
         offset = raw.index(shown)
         units.append(Unit(passage_index, Span(span.start + offset, span.end), shown))

@@ -12,7 +12,6 @@ import json
 import math
 import re
 import string
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -20,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import Stemmer
 import yaml
 
+from assistant.lexical import fold, stem, stem_words
 from ingest.load import load_corpus
 
 CATALOGUE_FILE = "instruments.yaml"
@@ -42,7 +41,6 @@ STRENGTH_NAMED, STRENGTH_CUE, STRENGTH_ALTERNATIVE = 3, 2, 1
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*\+?|[a-z0-9]+\+?")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_STEMMER = Stemmer.Stemmer("dutch")
 
 
 class CatalogueError(Exception):
@@ -83,12 +81,6 @@ class Suggestion:
 # --- lexical analysis -------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Lowercase without accents, so 'financiële' and 'financiele' match."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @dataclass(frozen=True)
 class _Text:
     words: tuple[str, ...]
@@ -96,8 +88,8 @@ class _Text:
 
     @classmethod
     def of(cls, text: str) -> _Text:
-        words = tuple(_TOKEN.findall(_fold(text)))
-        return cls(words, tuple(_STEMMER.stemWord(w) for w in words))
+        words = tuple(_TOKEN.findall(fold(text)))
+        return cls(words, tuple(stem_words(list(words))))
 
 
 @dataclass(frozen=True)
@@ -117,14 +109,14 @@ class _Term:
     def parse(cls, term: str) -> _Term:
         parts: list[_Part] = []
         gap = SHORT_GAP
-        for chunk in _fold(term).split():
+        for chunk in fold(term).split():
             if chunk == "...":
                 gap = LONG_GAP
                 continue
             if "*" in chunk:
                 parts.append(_Part(chunk, True, gap))
             else:
-                parts.extend(_Part(_STEMMER.stemWord(w), False, gap) for w in _TOKEN.findall(chunk))
+                parts.extend(_Part(stem(w), False, gap) for w in _TOKEN.findall(chunk))
             gap = SHORT_GAP
         if not parts:
             raise CatalogueError(f"term {term!r} bevat geen woorden")
@@ -485,8 +477,8 @@ class _Builder:
         exclusive = self.refs("matching.exclusive", [list(e) for e in raw["exclusive"]])
         return _Rules(
             signals={name: _terms(terms) for name, terms in raw["signals"].items()},
-            negators=frozenset(_STEMMER.stemWord(_fold(n)) for n in raw["negators"]),
-            number_words={_fold(k): v for k, v in raw["number_words"].items()},
+            negators=frozenset(stem(fold(n)) for n in raw["negators"]),
+            number_words={fold(k): v for k, v in raw["number_words"].items()},
             unit_nouns=_terms(raw["facts"]["units"]["nouns"]),
             single_household=_terms(raw["facts"]["units"]["single"]),
             hour_nouns=_terms(raw["facts"]["hours"]["nouns"]),

@@ -8,6 +8,7 @@ query go through the same `analyze`, so the persisted BM25 index stays consisten
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -210,7 +211,20 @@ _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_DUTCH) | {
     "daar",
     "hier",
 }
-_stemmer = Stemmer.Stemmer("dutch")
+_local = threading.local()
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """Snowball Dutch stems, with one stemmer per thread: PyStemmer objects are not
+    thread-safe and the API answers from a thread pool."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("dutch")
+    return list(stemmer.stemWords(words))
+
+
+def stem(word: str) -> str:
+    return stem_words([word])[0]
 
 
 def fold(text: str) -> str:
@@ -259,7 +273,7 @@ def tokens(text: str) -> list[str]:
 
 def analyze(text: str) -> list[str]:
     """Stemmed search terms for BM25 and the hashing fake embedder."""
-    return list(_stemmer.stemWords(tokens(text)))
+    return stem_words(tokens(text))
 
 
 class BM25Index:

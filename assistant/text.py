@@ -38,13 +38,30 @@ ABBREVIATIONS = frozenset(
     )
 )
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-ZÀ-Ý0-9•>-])")
-LIST_PREFIX = re.compile(r"^\s*(?:[-•*>]|\d{1,2}[.)]|\(\d{1,2}\))\s*(?:\d{1,2}\)\s*)?(?:\*\*)?")
+# Link and navigation lines of the source web pages: never search text, never an answer.
+NAVIGATION_LINES = {
+    "lees meer",
+    "deel dit bericht",
+    "taskforce wonen en zorg bestaat uit:",
+    "wanneer wordt dit behandeld?",
+    "meer informatie",
+    "meld uw knelpunt",
+    "bekijk meer vraagstukken",
+    "geschreven door:",
+    "↑",
+}
+NAVIGATION_PATTERNS = [re.compile(r"^open de .{1,80} hier$", re.IGNORECASE)]
 
 
 @dataclass(frozen=True)
 class Span:
     start: int
     end: int
+
+
+def is_navigation(text: str) -> bool:
+    norm = text.strip().lower()
+    return norm in NAVIGATION_LINES or any(p.match(norm) for p in NAVIGATION_PATTERNS)
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import jsonschema
-import Stemmer
 import yaml
 
 from assistant.domain import Passage
+from assistant.lexical import fold, stem, stem_words
 from assistant.privacy import PLACEHOLDERS, redact
 
 log = logging.getLogger(__name__)
@@ -59,7 +57,6 @@ STOPWORDS = frozenset({
 
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
-_local = threading.local()
 
 
 class TaxonomyError(ValueError):
@@ -70,20 +67,6 @@ class Retriever(Protocol):
     def retrieve(
         self, query: str, top_k: int, doc_ids: list[str] | None = None
     ) -> list[Passage]: ...
-
-
-def _stemmer() -> Any:
-    """One Snowball stemmer per thread: PyStemmer objects are not thread-safe."""
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer("dutch")
-    return stemmer
-
-
-def normalize(text: str) -> str:
-    """Lower case without diacritics, so "cliënt" and "client" match the same cues."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
 @dataclass(frozen=True)
@@ -98,8 +81,8 @@ class Analysed:
 
     @classmethod
     def of(cls, text: str) -> Analysed:
-        tokens = tuple(_TOKEN_RE.findall(normalize(_PLACEHOLDER_RE.sub(" ", text))))
-        return cls(tokens, tuple(_stemmer().stemWords(list(tokens))))
+        tokens = tuple(_TOKEN_RE.findall(fold(_PLACEHOLDER_RE.sub(" ", text))))
+        return cls(tokens, tuple(stem_words(list(tokens))))
 
     def content_stems(self, ignore: frozenset[str]) -> set[str]:
         return {
@@ -174,7 +157,7 @@ class Cue:
 
 def _compile_word(word: str, cue: str) -> TokenPattern:
     alternatives = []
-    for alternative in normalize(word).split("/"):
+    for alternative in fold(word).split("/"):
         core = alternative.strip("*")
         if not core or not _TOKEN_RE.fullmatch(core):
             raise TaxonomyError(f"cue {cue!r}: {alternative!r} is geen enkel woord")
@@ -186,7 +169,7 @@ def _compile_word(word: str, cue: str) -> TokenPattern:
         elif starts:
             alternatives.append(("suffix", core))
         else:
-            alternatives.append(("stem", _stemmer().stemWord(core)))
+            alternatives.append(("stem", stem(core)))
     return TokenPattern(tuple(alternatives))
 
 
@@ -511,8 +494,8 @@ class _Builder:
             max_themes=int(selection.get("max_themes", 3)),
             description_weight=float(selection.get("description_weight", 0.4)),
             description_cap=float(selection.get("description_cap", 1.2)),
-            generic_stems=frozenset(_stemmer().stemWords(
-                [normalize(w) for w in raw.get("generic_words", [])]
+            generic_stems=frozenset(stem_words(
+                [fold(w) for w in raw.get("generic_words", [])]
             )),
             urgent_cues=self.cues(urgency["strong"]),
             deadline_cues=self.cues(urgency["deadline"]),

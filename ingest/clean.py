@@ -9,18 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NAVIGATION_LINES = {
-    "lees meer",
-    "deel dit bericht",
-    "taskforce wonen en zorg bestaat uit:",
-    "wanneer wordt dit behandeld?",
-    "meer informatie",
-    "meld uw knelpunt",
-    "bekijk meer vraagstukken",
-    "geschreven door:",
-    "↑",
-}
-NAVIGATION_PATTERNS = [re.compile(r"^open de .{1,80} hier$", re.IGNORECASE)]
+from assistant.text import is_navigation
 
 LIST_MARKER = re.compile(r"^(?:[-•*>]|\d{1,2}[.)](?=\s)|[a-z][.)](?=\s))\s*(?:\d{1,2}\)\s*)?")
 HYPHEN_BREAK = re.compile(r"(\w)- (?!(?:en|of|tot|als|noch|dan)\b)([a-zà-ÿ])")
@@ -39,11 +28,6 @@ class Line:
     blank_before: bool
     blank_after: bool
     kind: str = "paragraph"
-
-
-def is_navigation(text: str) -> bool:
-    norm = text.strip().lower()
-    return norm in NAVIGATION_LINES or any(p.match(norm) for p in NAVIGATION_PATTERNS)
 
 
 def clean_for_search(text: str) -> str:
