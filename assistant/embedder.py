@@ -29,6 +29,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def clear_query_cache(self) -> None: ...
+
 
 def model_key_for(model: str, dimension: int | None) -> str:
     """Stable identity of a model setting, known without loading the weights."""
@@ -105,6 +107,10 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return np.array(self._cached_query(text), dtype=np.float32)
 
+    def clear_query_cache(self) -> None:
+        """Forget cached question vectors, so a measurement starts cold."""
+        self._cached_query.cache_clear()
+
     @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process; repeated questions are common
     def _cached_query(self, text: str) -> tuple[float, ...]:
         model = self._load()
@@ -152,6 +158,9 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+    def clear_query_cache(self) -> None:
+        """Nothing is cached: every vector is computed from the text."""
 
 
 HASHING_PREFIX = "hashing:"

@@ -100,3 +100,6 @@ class SourceVectorEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._query_embedder.embed_query(text)
+
+    def clear_query_cache(self) -> None:
+        self._query_embedder.clear_query_cache()
