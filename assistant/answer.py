@@ -16,11 +16,12 @@ from typing import Protocol
 from assistant.domain import Document, Passage
 from assistant.lexical import analyze, fold, tokens
 from assistant.prompts import render
-from assistant.schemas import Citation
+from assistant.schemas import AnswerSegment, Citation
 from assistant.text import Span, is_navigation, split_sentences
 
 MARKER_LEAD = re.compile(r"^(?:[-•*>]|\d{1,2}[.)]|\(\d{1,2}\))\s*(?:\d{1,2}\)\s*)?")
 LIST_ITEM_MAX = 420
+BOLD_MARK = re.compile(r"\*\*|__")
 MIN_SUBJECT_WORD = 7
 MIN_FUZZY_TERM = 5
 FUZZY_CUTOFF = 0.85
@@ -92,6 +93,7 @@ class Unit:
     passage: int
     span: Span
     text: str
+    list_item: bool = False
     score: float = 0.0
     terms: frozenset[str] = field(default_factory=frozenset)
     previous_terms: frozenset[str] = field(default_factory=frozenset)
@@ -104,6 +106,7 @@ class Answer:
     citations: list[Citation]
     confidence: float = 0.0
     refusal_reason: str | None = None
+    segments: list[AnswerSegment] = field(default_factory=list)
 
 
 class Generator(Protocol):
@@ -152,7 +155,9 @@ def _units(passage_index: int, passage: Passage, document: Document) -> list[Uni
         if len(shown.split()) < 3 or is_navigation(shown) or "\t" in raw or "](" in raw:
             continue
         offset = raw.index(shown)
-        units.append(Unit(passage_index, Span(span.start + offset, span.end), shown))
+        units.append(
+            Unit(passage_index, Span(span.start + offset, span.end), shown, shown != raw)
+        )
     return units
 
 
@@ -381,10 +386,21 @@ class ExtractiveGenerator:
                 order.append(index)
         order = order[: max(top_k, len({u.passage for u in chosen}))]
         numbers = {passage: n for n, passage in enumerate(order, start=1)}
-        parts = [
-            f"{unit.text} [{numbers[unit.passage]}]"
-            for unit in sorted(chosen, key=lambda u: (numbers[u.passage], u.span.start))
+        ordered = sorted(chosen, key=lambda u: (numbers[u.passage], u.span.start))
+        parts = [f"{unit.text} [{numbers[unit.passage]}]" for unit in ordered]
+        segments = [
+            AnswerSegment(
+                n=numbers[unit.passage],
+                doc_id=passages[unit.passage].chunk.doc_id,
+                start=unit.span.start,
+                end=unit.span.end,
+                quote=unit.text,
+                text=BOLD_MARK.sub("", unit.text),
+                kind="list-item" if unit.list_item else "sentence",
+            )
+            for unit in ordered
         ]
+        cited = {unit.passage for unit in chosen}
         citations = []
         for passage_index in order:
             passage = passages[passage_index]
@@ -399,9 +415,10 @@ class ExtractiveGenerator:
                     start=chunk.start,
                     end=chunk.end,
                     score=round(float(passage.score), 6),
+                    cited=passage_index in cited,
                 )
             )
-        return Answer(" ".join(parts), True, citations, confidence)
+        return Answer(" ".join(parts), True, citations, confidence, segments=segments)
 
 
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]{2,}(?:\s+[A-Z][a-zà-ÿ]{2,})*)")

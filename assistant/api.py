@@ -26,6 +26,7 @@ from assistant.schemas import (
     FeedbackRequest,
     FeedbackResponse,
     TriageItem,
+    TriageLabels,
     TriageList,
     TriageRequest,
     TriageUpdate,
@@ -204,6 +205,11 @@ def register_routes(app: FastAPI) -> None:
         offset: int = Query(0, ge=0),
     ) -> TriageList:
         return desk.list(theme=theme, status=status, urgent=urgent, limit=limit, offset=offset)
+
+    @app.get("/api/triage/labels", response_model=TriageLabels, tags=["triage"])
+    async def triage_labels(desk: HelpDeskDep) -> TriageLabels:
+        """Thema's, fases, statussen en ondersteuningsopties zoals de desk ze toont."""
+        return desk.labels()
 
     @app.get("/api/triage.csv", tags=["triage"])
     async def triage_csv(desk: HelpDeskDep) -> PlainTextResponse:

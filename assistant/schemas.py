@@ -47,6 +47,41 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    cited: bool = Field(
+        default=True, description="Of het antwoord naar deze bron verwijst (anders: ook gevonden)."
+    )
+
+
+class AnswerSegment(BaseModel):
+    """One quoted unit of the answer, in reading order."""
+
+    n: int = Field(description="Nummer van de bron in `citations`.")
+    doc_id: str
+    start: int
+    end: int
+    quote: str = Field(description="Letterlijk de documenttekst van start tot end.")
+    text: str = Field(description="Dezelfde tekst zonder opmaaktekens (lijsttekens, **vet**).")
+    kind: Literal["sentence", "list-item", "table-row"] = "sentence"
+    group: int | None = Field(
+        default=None, description="Segmenten met hetzelfde groepsnummer vormen één lijst."
+    )
+
+
+class Refusal(BaseModel):
+    reason: str = Field(description="Soort weigering, bijvoorbeeld `niet-in-documenten`.")
+    message: str = Field(description="Uitleg voor de gebruiker.")
+
+
+class ConflictValue(BaseModel):
+    value: str
+    n: int
+
+
+class Conflict(BaseModel):
+    """Sources that give different figures for the same thing."""
+
+    about: str
+    values: list[ConflictValue]
 
 
 class InstrumentSuggestion(BaseModel):
@@ -63,6 +98,9 @@ class AskResponse(BaseModel):
     answerable: bool
     standalone_question: str
     citations: list[Citation]
+    segments: list[AnswerSegment] = Field(default_factory=list)
+    refusal: Refusal | None = None
+    conflicts: list[Conflict] = Field(default_factory=list)
     instruments: list[InstrumentSuggestion] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
@@ -71,6 +109,12 @@ class Theme(BaseModel):
     id: str
     label: str
     score: float
+    reason: str = Field(default="", description="Waarom dit thema, in gewone taal.")
+
+
+class UrgencyReason(BaseModel):
+    signal: str = Field(description="Het soort risico, bijvoorbeeld `woningverlies`.")
+    quote: str = Field(description="De woorden uit de (geanonimiseerde) melding.")
 
 
 class Support(BaseModel):
@@ -97,13 +141,30 @@ class TriageRequest(BaseModel):
 
 class TriageResponse(BaseModel):
     id: str
+    short_id: str = Field(description="Leesbaar meldingsnummer, bijvoorbeeld KP-2026-0042.")
     themes: list[Theme]
     fase: str
     support: list[Support]
     citations: list[Citation]
     similar: list[Similar]
     urgent: bool
+    urgency_reasons: list[UrgencyReason] = Field(default_factory=list)
     redacted_report: str
+
+
+class Label(BaseModel):
+    id: str
+    label: str
+    description: str = ""
+
+
+class TriageLabels(BaseModel):
+    """Every label the desk shows, from the taxonomy, so the page holds none of its own."""
+
+    themes: list[Label]
+    fases: list[Label]
+    statuses: list[Label]
+    support: list[Label]
 
 
 class TriageItem(TriageResponse):

@@ -18,10 +18,19 @@ from assistant.followup import standalone_question
 from assistant.instruments import Catalogue, Suggestion, load_catalogue, suggest, to_api
 from assistant.privacy import redact
 from assistant.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
-from assistant.schemas import AskRequest, AskResponse, InstrumentSuggestion, TriageItem, TriageList
+from assistant.schemas import (
+    AskRequest,
+    AskResponse,
+    InstrumentSuggestion,
+    Label,
+    Refusal,
+    TriageItem,
+    TriageLabels,
+    TriageList,
+)
 from assistant.store import IndexHandle, IndexProvider
 from assistant.triage import Taxonomy, load_taxonomy, triage
-from assistant.triage_store import TriageStore
+from assistant.triage_store import STATUSES, TriageStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -159,6 +168,10 @@ class Assistant:
             answerable=answer.answerable,
             standalone_question=question,
             citations=answer.citations,
+            segments=answer.segments,
+            refusal=None
+            if answer.answerable
+            else Refusal(reason=answer.refusal_reason or "onvoldoende", message=answer.text),
             instruments=instruments,
             timings_ms={
                 "retrieve": round((retrieved - started) * 1000, 2),
@@ -292,6 +305,16 @@ class HelpDesk:
             if self._store is None:
                 self._store = TriageStore(self.settings.sqlite_path)
             return self._store
+
+    def labels(self) -> TriageLabels:
+        taxonomy = self.taxonomy
+        return TriageLabels(
+            themes=[Label(id=t.id, label=t.label, description=t.description)
+                    for t in taxonomy.themes],
+            fases=[Label(id=f.id, label=f.label) for f in taxonomy.fases],
+            statuses=[Label(id=s, label=s.replace("-", " ").capitalize()) for s in STATUSES],
+            support=[Label(id=o.id, label=o.name) for o in taxonomy.support],
+        )
 
     def validate(self, report: str) -> None:
         if not report.strip():

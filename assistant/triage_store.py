@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ DEFAULT_STATUS = STATUSES[0]
 MAX_LIMIT = 500
 BUSY_TIMEOUT_S = 30.0
 CSV_COLUMNS = (
-    "id", "created_at", "updated_at", "status", "urgent", "fase", "themes", "redacted_report",
-    "note",
+    "id", "short_id", "created_at", "updated_at", "status", "urgent", "fase", "themes",
+    "redacted_report", "note",
 )
 # Spreadsheet programs execute cells starting with these characters as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -50,6 +51,14 @@ CREATE TABLE IF NOT EXISTS triage_reports (
 CREATE INDEX IF NOT EXISTS triage_reports_status ON triage_reports (status, seq);
 CREATE INDEX IF NOT EXISTS triage_reports_urgent ON triage_reports (urgent, seq);
 """
+
+
+SHORT_ID = re.compile(r"KP-(\d{4})-(\d{4,})", re.IGNORECASE)
+
+
+def short_id(seq: int, created_at: str) -> str:
+    """A number a person can read out on the phone: KP-<year>-<sequence>."""
+    return f"KP-{created_at[:4]}-{seq:04d}"
 
 
 def _now() -> str:
@@ -98,6 +107,7 @@ class TriageStore:
         """The stored TriageResult fields, flattened, plus id, status, note and timestamps."""
         return {
             "id": row["id"],
+            "short_id": short_id(row["seq"], row["created_at"]),
             **json.loads(row["result"]),
             "redacted_report": row["redacted_report"],
             "fase": row["fase"],
@@ -131,11 +141,24 @@ class TriageStore:
         return self._row(row)
 
     def get(self, report_id: str) -> dict[str, Any] | None:
+        """A report by its id or by its short id (KP-2026-0042)."""
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT * FROM triage_reports WHERE id = ?", (report_id,)
-            ).fetchone()
+            row = self._find(conn, report_id)
         return self._row(row) if row else None
+
+    @staticmethod
+    def _find(conn: sqlite3.Connection, report_id: str) -> sqlite3.Row | None:
+        readable = SHORT_ID.fullmatch(report_id.strip())
+        if readable:
+            row: sqlite3.Row | None = conn.execute(
+                "SELECT * FROM triage_reports WHERE seq = ? AND substr(created_at, 1, 4) = ?",
+                (int(readable.group(2)), readable.group(1)),
+            ).fetchone()
+            return row
+        found: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM triage_reports WHERE id = ?", (report_id,)
+        ).fetchone()
+        return found
 
     def list(
         self,
@@ -181,9 +204,7 @@ class TriageStore:
         if status is not None and status not in STATUSES:
             raise ValueError(f"onbekende status {status!r}; kies uit {', '.join(STATUSES)}")
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT * FROM triage_reports WHERE id = ?", (report_id,)
-            ).fetchone()
+            row = self._find(conn, report_id)
             if row is None:
                 return None
             conn.execute(
@@ -192,11 +213,11 @@ class TriageStore:
                     status if status is not None else row["status"],
                     redact(note) if note is not None else row["note"],
                     _now(),
-                    report_id,
+                    row["id"],
                 ),
             )
             updated = conn.execute(
-                "SELECT * FROM triage_reports WHERE id = ?", (report_id,)
+                "SELECT * FROM triage_reports WHERE id = ?", (row["id"],)
             ).fetchone()
         return self._row(updated)
 
@@ -210,7 +231,8 @@ class TriageStore:
         for row in rows:
             themes = " ".join(t for t in row["themes"].split(",") if t)
             writer.writerow([
-                row["id"], row["created_at"], row["updated_at"], row["status"],
+                row["id"], short_id(row["seq"], row["created_at"]), row["created_at"],
+                row["updated_at"], row["status"],
                 "ja" if row["urgent"] else "nee", row["fase"], themes,
                 _spreadsheet_safe(row["redacted_report"]), _spreadsheet_safe(row["note"]),
             ])
