@@ -72,15 +72,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_instruments(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import asdict
+    from assistant.instruments import format_catalogue
+    from assistant.service import build_assistant
 
-    from assistant.instruments import format_catalogue, load_catalogue
-
-    catalogue = load_catalogue(settings.corpus_dir)
+    assistant = build_assistant(settings)
     if args.json:
-        _print_json([asdict(i) for i in catalogue.all()])
+        _print_json(assistant.catalogue_entries())
     else:
-        print(format_catalogue(catalogue))
+        print(format_catalogue(assistant.catalogue()))
     return 0
 
 

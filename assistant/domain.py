@@ -1,4 +1,4 @@
-"""Plain data shared by ingest and serve: documents, chunks and retrieved passages."""
+"""Plain data shared by ingest and serve: documents, chunks, answer units, retrieved passages."""
 
 from __future__ import annotations
 
@@ -46,6 +46,37 @@ class Chunk:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence, list item or table row that an answer may quote: document.text[start:end].
+
+    `chunk` is the position of the chunk it belongs to in the build; `group` numbers the
+    lists and step plans of its document (an `intro` unit introduces its group's items);
+    `leaning` units open with a word that points back to the sentence before them.
+    """
+
+    unit_id: str
+    doc_id: str
+    start: int
+    end: int
+    kind: str
+    text: str
+    section: str
+    chunk: int
+    position: int
+    group: int | None = None
+    intro: bool = False
+    leaning: bool = False
+    question: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Unit:
         return cls(**data)
 
 

@@ -139,10 +139,10 @@ class HashingEmbedder:
         return self._dimension
 
     def _vector(self, text: str) -> np.ndarray:
-        from assistant.lexical import analyze
+        from assistant.language.tokens import PLAIN
 
         vector = np.zeros(self._dimension, dtype=np.float32)
-        for token in analyze(text):
+        for token in PLAIN.analyze(text):
             digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
             index = int.from_bytes(digest[:4], "little") % self._dimension
             vector[index] += 1.0 if digest[4] & 1 else -1.0

@@ -1,4 +1,9 @@
-"""The assistant as plain functions over one index: what the API, CLI and evals all call."""
+"""The assistant as plain functions over one index: what the API, CLI and evals all call.
+
+The question's path, in this order: follow-up → retrieval → selection → decision (answer or
+refuse) → composition → instruments. Each stage is a plain function in its own module; this
+module only wires them and times them.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,33 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from assistant.answer import ExtractiveGenerator, Generator, inverse_document_frequencies
+from assistant.answering.compose import compose
+from assistant.answering.conflicts import find_conflicts
+from assistant.answering.decide import DEFAULT_DECISION_MODEL, Decision, decide
+from assistant.answering.followup import standalone_question
+from assistant.answering.question import question_view
+from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select
 from assistant.config import Settings
 from assistant.domain import Document, Passage
 from assistant.embedder import Embedder, get_embedder
-from assistant.followup import standalone_question
-from assistant.instruments import Catalogue, Suggestion, load_catalogue, suggest, to_api
+from assistant.instruments import (
+    DEFAULT_INSTRUMENT_MODEL,
+    InstrumentMatcher,
+    Suggestion,
+    catalogue_entry,
+    to_api,
+)
+from assistant.learned import LogisticModel, learned
 from assistant.privacy import redact
-from assistant.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
+from assistant.prompts import render
+from assistant.retrieval import Retriever
+from assistant.retrieval.dense import DenseRetriever
+from assistant.retrieval.fuse import HybridRetriever
+from assistant.retrieval.lexical import LexicalRetriever
+from assistant.rules.catalogue import Catalogue, build_catalogue, read_spec
 from assistant.schemas import (
     AskRequest,
     AskResponse,
@@ -35,6 +56,11 @@ from assistant.triage_store import STATUSES, TriageStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_REPORT_CHARS = 5000
+RETRIEVAL_DEPTH = 8
+DETAIL_LABELS = {
+    "bedrag": "bedragen", "percentage": "rentes of percentages", "termijn": "data of termijnen",
+    "aantal": "aantallen",
+}
 
 
 class InvalidRequest(ValueError):
@@ -65,46 +91,63 @@ def build_components(settings: Settings, embedder: Embedder | None = None) -> Co
     return Components(embedder, provider, retrievers[settings.retrieval_mode])
 
 
+@dataclass(frozen=True)
+class Models:
+    """The calibrated models for the configured embedding model (see assistant.learned)."""
+
+    units: LogisticModel
+    decision: LogisticModel
+    intent: LogisticModel | None
+    instruments: LogisticModel
+
+    @classmethod
+    def for_key(cls, model_key: str) -> Models:
+        return cls(
+            units=learned("units", model_key) or DEFAULT_UNIT_MODEL,
+            decision=learned("decision", model_key) or DEFAULT_DECISION_MODEL,
+            intent=learned("intent", model_key, fallback=False),
+            instruments=learned("instruments", model_key) or DEFAULT_INSTRUMENT_MODEL,
+        )
+
+
+@dataclass
+class _BuildState:
+    """What depends on one index build: the located catalogue and its matcher."""
+
+    build_id: str
+    catalogue: Catalogue
+    matcher: InstrumentMatcher
+
+
 class Assistant:
     """Answers questions over the current index; safe to share between threads."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        components: Components,
-        generator_factory: Callable[[IndexHandle], Generator] | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, components: Components) -> None:
         self.settings = settings
         self.components = components
-        self._generator_factory = generator_factory or self._extractive
-        self._generators: dict[str, Generator] = {}
-        self._catalogue: Catalogue | None = None
+        self.models = Models.for_key(components.embedder.model_key)
+        self._state: _BuildState | None = None
         self._lock = threading.Lock()
         # one model call per core, each with `model_threads` torch threads
         cores = os.cpu_count() or 1
         self._compute = threading.BoundedSemaphore(max(1, cores // max(1, settings.model_threads)))
 
-    @staticmethod
-    def _extractive(handle: IndexHandle) -> Generator:
-        return ExtractiveGenerator(
-            inverse_document_frequencies([c.search_text for c in handle.chunks])
-        )
-
     def handle(self) -> IndexHandle:
         return self.components.provider.current()
 
-    def generator(self, handle: IndexHandle) -> Generator:
+    def _build_state(self, handle: IndexHandle) -> _BuildState:
         with self._lock:
-            if handle.build_id not in self._generators:
-                self._generators = {handle.build_id: self._generator_factory(handle)}
-            return self._generators[handle.build_id]
+            if self._state is None or self._state.build_id != handle.build_id:
+                catalogue = build_catalogue(read_spec(self.settings.corpus_dir), handle.documents)
+                for problem in catalogue.problems:
+                    log.warning("catalogus: %s", problem)
+                matcher = InstrumentMatcher(catalogue, self.components.embedder,
+                                            self.models.instruments)
+                self._state = _BuildState(handle.build_id, catalogue, matcher)
+            return self._state
 
-    @property
     def catalogue(self) -> Catalogue:
-        with self._lock:
-            if self._catalogue is None:
-                self._catalogue = load_catalogue(self.settings.corpus_dir)
-            return self._catalogue
+        return self._build_state(self.handle()).catalogue
 
     def validate(self, request: AskRequest) -> None:
         question = request.question.strip()
@@ -130,67 +173,84 @@ class Assistant:
         with self._compute:
             return work()
 
+    def evidence(self, request: AskRequest, handle: IndexHandle) -> tuple[str, list[Passage],
+                                                                        Evidence]:
+        """Standalone question, retrieved passages and the selected units (no decision yet)."""
+        question = standalone_question(request.question, request.history)
+        passages, vector = self._guarded(lambda: (
+            self.components.retriever.retrieve(
+                question, max(request.top_k, RETRIEVAL_DEPTH), request.doc_ids
+            ),
+            self.components.embedder.embed_query(question),
+        ))
+        context = ""
+        if question != request.question.strip():
+            context = " ".join(t.content for t in request.history if t.role == "user")
+        view = question_view(request.question if context else question, vector,
+                             handle.analyzer, handle.bm25.idf, context)
+        return question, passages, select(handle, view, passages, self.models.units)
+
+    def decision(self, handle: IndexHandle, evidence: Evidence) -> Decision:
+        return decide(handle, evidence, self.models.decision, self.models.intent)
+
     def ask(self, request: AskRequest) -> AskResponse:
         self.validate(request)
         started = time.perf_counter()
         handle = self.handle()
-        question = standalone_question(request.question, request.history)
+        question, passages, evidence = self.evidence(request, handle)
         log.info("vraag: %s", redact(question))
-        history = [turn.model_dump() for turn in request.history]
-        suggestions = suggest(request.question, self.catalogue, history)
-        passages = self._guarded(
-            lambda: self.components.retriever.retrieve(
-                question, max(request.top_k, 8), request.doc_ids
+        selected = time.perf_counter()
+        decision = self.decision(handle, evidence)
+        decided = time.perf_counter()
+        response = AskResponse(answer="", answerable=decision.answer,
+                               standalone_question=redact(question), citations=[])
+        if not decision.answer:
+            message = refusal_message(handle.documents, decision)
+            response.answer = message
+            response.refusal = Refusal(reason=decision.reason, message=message)
+        else:
+            evidence, conflicts = find_conflicts(handle, evidence)
+            composed = compose(handle, evidence.chosen, passages, request.top_k, conflicts)
+            response.answer, response.citations = composed.text, composed.citations
+            response.segments, response.conflicts = composed.segments, composed.conflicts
+        composed_at = time.perf_counter()
+        if decision.answer:
+            titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
+            suggestions = self._build_state(handle).matcher.suggest(
+                question, evidence.question.vector, passages, [c.unit for c in evidence.chosen]
             )
-        )
-        passages = promote_sources(handle, passages, suggestions, request.doc_ids)
-        retrieved = time.perf_counter()
-        context = ""
-        if question != request.question.strip():
-            context = " ".join(t.content for t in request.history if t.role == "user")
-        answer = self.generator(handle).answer(
-            request.question if context else question,
-            passages,
-            handle.documents,
-            request.top_k,
-            context=context,
-        )
-        answered = time.perf_counter()
-        titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
-        instruments = (
-            [InstrumentSuggestion(**to_api(s, titles)) for s in suggestions]
-            if answer.answerable
-            else []
-        )
+            response.instruments = [InstrumentSuggestion(**to_api(s, titles))
+                                    for s in suggestions]
         finished = time.perf_counter()
-        return AskResponse(
-            answer=answer.text,
-            answerable=answer.answerable,
-            standalone_question=question,
-            citations=answer.citations,
-            segments=answer.segments,
-            refusal=None
-            if answer.answerable
-            else Refusal(reason=answer.refusal_reason or "onvoldoende", message=answer.text),
-            instruments=instruments,
-            timings_ms={
-                "retrieve": round((retrieved - started) * 1000, 2),
-                "answer": round((answered - retrieved) * 1000, 2),
-                "instruments": round((finished - answered) * 1000, 2),
-                "total": round((finished - started) * 1000, 2),
-            },
+        response.timings_ms = {
+            "retrieve": round((selected - started) * 1000, 2),
+            "decide": round((decided - selected) * 1000, 2),
+            "answer": round((composed_at - decided) * 1000, 2),
+            "instruments": round((finished - composed_at) * 1000, 2),
+            "total": round((finished - started) * 1000, 2),
+        }
+        return response
+
+    def suggestions(self, request: AskRequest) -> list[Suggestion]:
+        """Instrument suggestions for a question alone (the CLI and evaluation use this)."""
+        handle = self.handle()
+        question, passages, evidence = self.evidence(request, handle)
+        return self._build_state(handle).matcher.suggest(
+            question, evidence.question.vector, passages, [c.unit for c in evidence.chosen]
         )
 
     def catalogue_entries(self) -> list[dict[str, Any]]:
-        titles = {d.doc_id: d.title for d in self.handle().documents.values()}
-        return [catalogue_entry_payload(i, titles) for i in self.catalogue.all()]
+        handle = self.handle()
+        titles = {d.doc_id: d.title for d in handle.documents.values()}
+        return [catalogue_entry(i, titles) for i in self._build_state(handle).catalogue.instruments]
 
     def catalogue_entry(self, instrument_id: str) -> dict[str, Any]:
-        instrument = self.catalogue.get(instrument_id)
+        handle = self.handle()
+        instrument = self._build_state(handle).catalogue.get(instrument_id)
         if instrument is None:
             raise UnknownInstrument(instrument_id)
-        titles = {d.doc_id: d.title for d in self.handle().documents.values()}
-        return catalogue_entry_payload(instrument, titles)
+        titles = {d.doc_id: d.title for d in handle.documents.values()}
+        return catalogue_entry(instrument, titles)
 
     def documents(self) -> list[dict[str, Any]]:
         handle = self.handle()
@@ -218,16 +278,27 @@ class Assistant:
     def health(self) -> dict[str, Any]:
         handle = self.handle()
         manifest = handle.manifest
+        problems = self._build_state(handle).catalogue.problems
         return {
-            "status": "ok",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "documents": manifest["documents"],
             "chunks": manifest["chunks"],
+            "units": manifest.get("units", 0),
             "embedding_model": manifest["embedding_model"],
             "dimension": manifest["dimension"],
             "index_built_at": manifest["built_at"],
             "build_id": handle.build_id,
             "retrieval_mode": self.settings.retrieval_mode,
         }
+
+
+def refusal_message(documents: dict[str, Document], decision: Decision) -> str:
+    titles = "; ".join(d.title for d in sorted(documents.values(), key=lambda d: d.doc_id))
+    detail = decision.detail
+    if decision.reason == "detail-ontbreekt":
+        detail = " of ".join(DETAIL_LABELS.get(k, k) for k in detail.split(", "))
+    return render(f"refusal-{decision.reason}", documents=titles, detail=detail)
 
 
 def build_assistant(settings: Settings, embedder: Embedder | None = None) -> Assistant:
@@ -240,46 +311,12 @@ def document_payload(document: Document) -> dict[str, Any]:
     return data
 
 
-def promote_sources(
-    handle: IndexHandle,
-    passages: list[Passage],
-    suggestions: list[Suggestion],
-    doc_ids: list[str] | None,
-) -> list[Passage]:
-    """Put the passages that define a fitting instrument first: a practitioner describing a
-    situation the catalogue recognises needs that instrument's own wording cited."""
-    promoted: list[Passage] = []
-    top = passages[0].score if passages else 1.0
-    for suggestion in suggestions:
-        source = suggestion.source
-        if not suggestion.fits or (doc_ids and source.doc_id not in doc_ids):
-            continue
-        for chunk in handle.chunks:
-            if chunk.doc_id == source.doc_id and chunk.start <= source.start < chunk.end:
-                if all(p.chunk.chunk_id != chunk.chunk_id for p in promoted):
-                    found = next((p for p in passages if p.chunk.chunk_id == chunk.chunk_id), None)
-                    dense = found.dense if found else None
-                    promoted.append(Passage(chunk, top, dense, found.lexical if found else None))
-                break
-    ids = {p.chunk.chunk_id for p in promoted}
-    return promoted + [p for p in passages if p.chunk.chunk_id not in ids]
-
-
 class UnknownInstrument(KeyError):
     """An instrument id that is not in the catalogue."""
 
 
 class UnknownReport(KeyError):
     """A triage report id that is not in the queue."""
-
-
-def catalogue_entry_payload(instrument: Any, titles: dict[str, str]) -> dict[str, Any]:
-    data = asdict(instrument)
-    data["sources"] = [
-        dict(source, title=titles.get(source["doc_id"], source["doc_id"]))
-        for source in data["sources"]
-    ]
-    return data
 
 
 class HelpDesk:

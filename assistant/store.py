@@ -1,9 +1,10 @@
 """The read side of the index: a pointer file names the current build; builds never change.
 
 Layout under `data/index/`: `CURRENT` (JSON naming the build), `builds/<id>/manifest.json`,
-`chunks.jsonl`, `documents.jsonl` and `bm25/`; vectors live in the Chroma collection
-`chunks-<id>`. Ingest writes a new build beside the old one and replaces `CURRENT`
-atomically, so a reader always sees one complete build.
+`chunks.jsonl`, `documents.jsonl`, `units.jsonl` with `unit_vectors.npy` (answer units and
+their embeddings) and `bm25/`; chunk vectors live in the Chroma collection `chunks-<id>`.
+Ingest writes a new build beside the old one and replaces `CURRENT` atomically, so a reader
+always sees one complete build.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.config import Settings
-from assistant.domain import Chunk, Document
-from assistant.lexical import BM25Index
+from assistant.domain import Chunk, Document, Unit
+from assistant.language.tokens import Analyzer
+from assistant.retrieval.lexical import BM25Index
 from assistant.vectorstore import chroma_client, collection_name
 
 POINTER = "CURRENT"
@@ -81,6 +83,15 @@ class IndexHandle:
     bm25: BM25Index
     collection: Any
     positions: dict[str, int]
+    units: list[Unit]
+    unit_vectors: np.ndarray
+    units_by_chunk: dict[int, list[int]]
+    units_by_doc: dict[str, list[int]]
+    cache: dict[str, dict[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.bm25.analyzer
 
     def dense_search(
         self, vector: np.ndarray, top_k: int, doc_ids: list[str] | None = None
@@ -122,6 +133,14 @@ def load_build(settings: Settings, build_id: str, expected_model_key: str | None
     documents = {
         row["doc_id"]: Document(**row) for row in read_jsonl(directory / "documents.jsonl")
     }
+    units = [Unit.from_dict(row) for row in read_jsonl(directory / "units.jsonl")]
+    unit_vectors = np.load(directory / "unit_vectors.npy", mmap_mode="r")
+    by_chunk: dict[int, list[int]] = {}
+    by_doc: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        by_chunk.setdefault(unit.chunk, []).append(index)
+        by_doc.setdefault(unit.doc_id, []).append(index)
+    analyzer = Analyzer(manifest.get("abbreviations", {}))
     collection = chroma_client(settings).get_collection(collection_name(build_id))
     metadata = collection.metadata or {}
     if metadata.get("embedding_model") != manifest["embedding_model"]:
@@ -135,9 +154,13 @@ def load_build(settings: Settings, build_id: str, expected_model_key: str | None
         manifest=manifest,
         chunks=chunks,
         documents=documents,
-        bm25=BM25Index.load(directory / "bm25", len(chunks)),
+        bm25=BM25Index.load(directory / "bm25", len(chunks), analyzer),
         collection=collection,
         positions={chunk.chunk_id: i for i, chunk in enumerate(chunks)},
+        units=units,
+        unit_vectors=unit_vectors,
+        units_by_chunk=by_chunk,
+        units_by_doc=by_doc,
     )
 
 

@@ -18,7 +18,8 @@ import jsonschema
 import yaml
 
 from assistant.domain import Passage
-from assistant.lexical import fold, stem, stem_words
+from assistant.language.normalize import fold
+from assistant.language.tokens import stem, stem_words
 from assistant.privacy import PLACEHOLDERS, redact
 
 log = logging.getLogger(__name__)

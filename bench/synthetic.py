@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from assistant.text import split_sentences
+from assistant.language.sentences import split_sentences
 from ingest.load import DATA_SUFFIXES, METADATA_FILE, SUPPORTED
 
 DEFAULT_SEED = 20261122

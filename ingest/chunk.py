@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.domain import Chunk, Document
-from assistant.text import split_sentences
-from ingest.clean import Line, clean_for_search, split_lines
+from assistant.language.sentences import split_sentences
+from assistant.language.structure import Line, clean_for_search, split_lines
 
 CHUNKER_VERSION = "structure-v2"
 SECTION_SEPARATOR = " › "

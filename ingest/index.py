@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
-from assistant.domain import Chunk, Document
-from assistant.lexical import BM25Index
+from assistant.domain import Chunk, Document, Unit
+from assistant.language.tokens import Analyzer
+from assistant.retrieval.lexical import BM25Index
 from assistant.store import builds_dir, read_pointer, write_pointer
 from assistant.vectorstore import chroma_client, collection_name
 from ingest.chunk import CHUNKER_VERSION
+from ingest.units import UNITS_VERSION
 
 log = logging.getLogger(__name__)
 ADD_BATCH = 256
@@ -47,6 +49,9 @@ def write_build(
     model_key: str,
     chunk_settings: dict[str, Any],
     corpus_digest: str,
+    units: list[Unit],
+    unit_vectors: np.ndarray,
+    analyzer: Analyzer,
 ) -> dict[str, Any]:
     """Write everything for one build; returns its manifest (not yet current)."""
     dimension = int(vectors.shape[1])
@@ -57,9 +62,12 @@ def write_build(
         "embedding_model": model_key,
         "dimension": dimension,
         "chunker": CHUNKER_VERSION,
+        "units_version": UNITS_VERSION,
         "chunk_settings": chunk_settings,
         "documents": len(documents),
         "chunks": len(chunks),
+        "units": len(units),
+        "abbreviations": dict(analyzer.abbreviations),
         "document_hashes": {d.doc_id: d.sha256 for d in documents},
         "corpus_digest": corpus_digest,
     }
@@ -90,7 +98,9 @@ def write_build(
     staging.mkdir(parents=True)
     _write_jsonl(staging / "chunks.jsonl", (c.to_dict() for c in chunks))
     _write_jsonl(staging / "documents.jsonl", (_document_row(d) for d in documents))
-    BM25Index.build([c.search_text for c in chunks]).save(staging / "bm25")
+    _write_jsonl(staging / "units.jsonl", (u.to_dict() for u in units))
+    np.save(staging / "unit_vectors.npy", unit_vectors.astype(np.float32))
+    BM25Index.build([c.search_text for c in chunks], analyzer).save(staging / "bm25")
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     staging.rename(builds_dir(settings) / build_id)
     return manifest
@@ -121,9 +131,13 @@ def verify_build(
     tied = {i for i, d in zip(ids, distances, strict=True) if d - distances[0] <= 1e-6}
     if chunks[probe].chunk_id not in tied:
         raise VerificationFailed("proefzoekvraag vond het eigen fragment niet terug")
-    bm25 = BM25Index.load(builds_dir(settings) / build_id / "bm25", len(chunks))
+    directory = builds_dir(settings) / build_id
+    bm25 = BM25Index.load(directory / "bm25", len(chunks), Analyzer())
     if bm25.scores(chunks[probe].search_text).shape[0] != len(chunks):
         raise VerificationFailed("lexicale index heeft een ander aantal fragmenten")
+    unit_rows = (directory / "units.jsonl").read_text(encoding="utf-8").count("\n")
+    if np.load(directory / "unit_vectors.npy", mmap_mode="r").shape[0] != unit_rows:
+        raise VerificationFailed("antwoordeenheden en hun vectoren lopen niet gelijk")
 
 
 def switch_to(settings: Settings, build_id: str) -> str | None:

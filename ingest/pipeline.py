@@ -15,14 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
-from assistant.domain import Chunk, Document
+from assistant.domain import Chunk, Document, Unit
 from assistant.embedder import Embedder, get_embedder
-from assistant.store import read_manifest, read_pointer
+from assistant.language.abbreviations import find_abbreviations
+from assistant.language.tokens import Analyzer
+from assistant.store import builds_dir, read_manifest, read_pointer
 from assistant.vectorstore import chroma_client, collection_name
 from ingest.chunk import ChunkSettings, chunk_document
-from ingest.embed import embed_chunks, reusable_vectors
+from ingest.embed import embed_chunks, embed_units, reusable_unit_vectors, reusable_vectors
 from ingest.index import discard_build, garbage_collect, switch_to, verify_build, write_build
 from ingest.load import load_paths
+from ingest.units import UNITS_VERSION, build_units
+
+ANALYSIS_VERSION = "wordfreq-compounds-v1"
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "last-ingest.json"
@@ -44,6 +49,8 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     reused: int = 0
+    units: int = 0
+    units_embedded: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     finished_at: str = ""
@@ -64,7 +71,8 @@ class IngestReport:
         lines = [
             f"Status: {self.status}" + (f" (build {self.build_id})" if self.build_id else ""),
             f"Documenten: {self.documents}, fragmenten: {self.chunks} "
-            f"(nieuw ingebed: {self.embedded}, hergebruikt: {self.reused})",
+            f"(nieuw ingebed: {self.embedded}, hergebruikt: {self.reused}), "
+            f"antwoordeenheden: {self.units} (nieuw ingebed: {self.units_embedded})",
             f"Overgeslagen: {len(self.skipped)}",
         ]
         lines += [f"  - {item['path']}: {item['reason']}" for item in self.skipped]
@@ -87,8 +95,8 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
 
 
 def corpus_digest(documents: list[Document], chunks: list[Chunk]) -> str:
-    """Changes whenever any chunk or any document's metadata changes."""
-    digest = hashlib.sha256()
+    """Changes whenever any chunk, any document's metadata or the unit or analysis rules change."""
+    digest = hashlib.sha256(f"{UNITS_VERSION}\x1f{ANALYSIS_VERSION}".encode())
     for chunk_id in sorted(c.chunk_id for c in chunks):
         digest.update(chunk_id.encode())
     for document in sorted(documents, key=lambda d: d.doc_id):
@@ -181,6 +189,13 @@ def _ingest(
             previous_collection = None
     previous = reusable_vectors(previous_collection, [c.chunk_id for c in chunks])
     vectors, embedded = embed_chunks(chunks, embedder, previous, show_progress)
+    units = _units(loaded.documents, chunks, model_key)
+    previous_units = reusable_unit_vectors(
+        builds_dir(settings) / current_id if previous_collection is not None and current_id
+        else None
+    )
+    unit_vectors, units_embedded = embed_units(units, embedder, previous_units, show_progress)
+    analyzer = Analyzer(find_abbreviations(d.text for d in loaded.documents))
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
     try:
         write_build(
@@ -192,6 +207,9 @@ def _ingest(
             model_key,
             asdict(chunk_settings),
             digest,
+            [unit for unit, _ in units],
+            unit_vectors,
+            analyzer,
         )
         verify_build(settings, build_id, chunks, vectors)
     except Exception as exc:
@@ -203,3 +221,16 @@ def _ingest(
     garbage_collect(settings, {build_id} | ({previous_id} if previous_id else set()))
     report.status, report.build_id = "built", build_id
     report.embedded, report.reused = embedded, len(chunks) - embedded
+    report.units, report.units_embedded = len(units), units_embedded
+
+
+def _units(
+    documents: list[Document], chunks: list[Chunk], model_key: str
+) -> list[tuple[Unit, str]]:
+    by_doc: dict[str, list[tuple[int, Chunk]]] = {}
+    for position, chunk in enumerate(chunks):
+        by_doc.setdefault(chunk.doc_id, []).append((position, chunk))
+    units: list[tuple[Unit, str]] = []
+    for document in documents:
+        units.extend(build_units(document, by_doc.get(document.doc_id, []), model_key))
+    return units

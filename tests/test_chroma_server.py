@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from assistant.config import Settings
-from assistant.retrieve import DenseRetriever
+from assistant.retrieval.dense import DenseRetriever
 from assistant.service import build_components
 from ingest.pipeline import run_ingest
 from tests.conftest import make_settings

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.domain import Document
 from ingest.chunk import ChunkSettings, chunk_document
-from ingest.clean import clean_for_search, split_lines
+from assistant.language.structure import clean_for_search, split_lines
 from ingest.load import load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

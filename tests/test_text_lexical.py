@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.followup import is_elliptical, standalone_question
+from assistant.answering.followup import is_elliptical, standalone_question
 from assistant.lexical import analyze, split_compound, tokens
 from assistant.schemas import Turn
-from assistant.text import split_sentences
+from assistant.language.sentences import split_sentences
 
 
 def test_sentences_respect_abbreviations_and_initials() -> None:

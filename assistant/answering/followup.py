@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.lexical import tokens
+from assistant.language.tokens import PLAIN
 from assistant.prompts import render
 from assistant.schemas import Turn
 
@@ -26,7 +26,7 @@ MIN_CONTENT_TERMS = 4
 def is_elliptical(question: str) -> bool:
     """Connective-led, pronoun-laden or fragmentary questions lean on the conversation;
     a complete question ("Wat is de hoofdstad van Frankrijk?") stands alone."""
-    content = tokens(question)
+    content = PLAIN.tokens(question)
     stripped = question.strip()
     if CONNECTIVE.match(stripped):
         return True

@@ -1,4 +1,4 @@
-"""Sentence and list-item spans with exact offsets, shared by chunking and answering."""
+"""Sentence and list-item spans with exact offsets, shared by chunking, units and answering."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The answer step: follow-up rewriting, unit selection, answer-or-refuse, composition."""

@@ -1,0 +1,172 @@
+"""Answer or refuse: a calibrated decision over general evidence features, with the reason.
+
+Features say how well the best passages and units match the question (dense similarity,
+weighted term coverage), whether an asked-for detail (amount, percentage, term, count) is in
+the chosen units, how much of the question the live index has never seen (words, names),
+and, where a model was trained for the embedding model, how much the question resembles the
+answerable questions of the tune set (`intent`). A logistic regression fitted on labelled
+answerable and unanswerable tune questions turns them into a probability; the threshold is
+chosen on tune for a false-refusal ceiling (`python -m evals.train`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from assistant.answering.question import covered_weight
+from assistant.answering.select import Evidence, unit_terms
+from assistant.language.numbers import has_detail
+from assistant.language.tokens import word_zipf
+from assistant.learned import LogisticModel
+from assistant.store import IndexHandle
+
+DECISION_FEATURES = (
+    "passage_dense", "unit_dense", "best_relevance", "top3_relevance", "chosen_cover",
+    "passage_cover", "unknown_rare", "unknown_common", "unknown_names", "asked_detail",
+    "detail_missing", "intent", "length", "question_mark",
+)
+DEFAULT_DECISION_MODEL = LogisticModel.manual(
+    {"passage_dense": 3.0, "best_relevance": 2.0, "chosen_cover": 3.0, "passage_cover": 1.0,
+     "unknown_rare": -3.0, "unknown_names": -2.0, "detail_missing": -1.5},
+    bias=-2.0, note="manual defaults",
+)
+RARE_ZIPF = 3.5
+FUZZY_CUTOFF = 86
+MIN_FUZZY = 5
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]{2,}(?:[\s-][A-Z][a-zà-ÿ]{2,})*)")
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: bool
+    probability: float
+    reason: str
+    detail: str = ""
+    features: dict[str, float] | None = None
+
+
+def _known(handle: IndexHandle, stem: str) -> bool:
+    vocabulary = handle.bm25.idf
+    if stem in vocabulary:
+        return True
+    if len(stem) < MIN_FUZZY:
+        return False
+    cache = handle.cache.setdefault("fuzzy_known", {})
+    if stem not in cache:
+        choices = handle.cache.setdefault("vocabulary", {}).setdefault(
+            "terms", [t for t in vocabulary if len(t) >= MIN_FUZZY - 1]
+        )
+        cache[stem] = process.extractOne(stem, choices, scorer=fuzz.ratio,
+                                         score_cutoff=FUZZY_CUTOFF) is not None
+    known: bool = cache[stem]
+    return known
+
+
+def unknown_words(handle: IndexHandle, tokens: tuple[str, ...]) -> tuple[float, float]:
+    """Shares of the question's content words the index never uses: rare ones (names, terms
+    of another field) and common Dutch ones."""
+    words = [t for t in dict.fromkeys(tokens) if not t.isdigit()]
+    if not words:
+        return 0.0, 0.0
+    stems = handle.analyzer.analyze(" ".join(words))
+    rare = common = 0
+    for word, stem in zip(words, stems, strict=False):
+        if _known(handle, stem):
+            continue
+        if word_zipf(word) < RARE_ZIPF:
+            rare += 1
+        else:
+            common += 1
+    return rare / len(words), common / len(words)
+
+
+def unknown_names(handle: IndexHandle, question: str) -> list[str]:
+    """Capitalised names in the question (not sentence-initial) that no document mentions."""
+    names = []
+    for match in NAME.finditer(question.strip()):
+        stems = handle.analyzer.analyze(match.group(1))
+        words = handle.analyzer.tokens(match.group(1))
+        if stems and not any(_known(handle, s) for s in stems) and all(
+            word_zipf(w) < RARE_ZIPF for w in words
+        ):
+            names.append(match.group(1))
+    return names
+
+
+def _chunk_terms(handle: IndexHandle, position: int) -> frozenset[str]:
+    cache = handle.cache.setdefault("chunk_terms", {})
+    if position not in cache:
+        chunk = handle.chunks[position]
+        cache[position] = frozenset(handle.analyzer.analyze(f"{chunk.section} {chunk.search_text}"))
+    terms: frozenset[str] = cache[position]
+    return terms
+
+
+def features(
+    handle: IndexHandle, evidence: Evidence, intent: LogisticModel | None
+) -> dict[str, float]:
+    view = evidence.question
+    candidates = evidence.candidates
+    relevances = sorted((c.relevance for c in candidates), reverse=True)
+    chosen_terms: set[str] = set()
+    for c in evidence.chosen:
+        chosen_terms |= unit_terms(handle, c.index)
+    top = evidence.passages[0] if evidence.passages else None
+    top_position = handle.positions.get(top.chunk.chunk_id) if top else None
+    rare, common = unknown_words(handle, view.tokens)
+    asked = bool(view.asked)
+    found = any(has_detail(kind, c.unit.text) for c in evidence.chosen for kind in view.asked)
+    dense_scores = [p.dense for p in evidence.passages[:3] if p.dense is not None]
+    return {
+        "passage_dense": max(dense_scores, default=0.0),
+        "unit_dense": max((c.dense for c in candidates), default=0.0),
+        "best_relevance": relevances[0] if relevances else 0.0,
+        "top3_relevance": float(np.mean(relevances[:3])) if relevances else 0.0,
+        "chosen_cover": covered_weight(view.weights, chosen_terms) / view.total,
+        "passage_cover": covered_weight(view.weights, _chunk_terms(handle, top_position))
+        / view.total if top_position is not None else 0.0,
+        "unknown_rare": rare,
+        "unknown_common": common,
+        "unknown_names": min(3, len(unknown_names(handle, view.text))) / 3.0,
+        "asked_detail": float(asked),
+        "detail_missing": float(asked and not found),
+        "intent": intent_score(intent, view.vector),
+        "length": math.log1p(len(view.tokens)) / 4.0,
+        "question_mark": float(view.text.rstrip().endswith("?")),
+    }
+
+
+def intent_score(intent: LogisticModel | None, vector: np.ndarray) -> float:
+    """How much the question resembles the answerable tune questions, by its embedding alone."""
+    if intent is None or vector.shape[0] != len(intent.features):
+        return 0.5
+    return float(intent.probabilities(vector.astype(np.float64).reshape(1, -1))[0])
+
+
+def decide(
+    handle: IndexHandle, evidence: Evidence, model: LogisticModel, intent: LogisticModel | None
+) -> Decision:
+    if not evidence.chosen:
+        return Decision(False, 0.0, "niet-in-documenten")
+    values = features(handle, evidence, intent)
+    probability = model.probability(values)
+    if probability >= model.threshold:
+        return Decision(True, probability, "", features=values)
+    return Decision(False, probability, *_reason(handle, evidence, values), features=values)
+
+
+def _reason(handle: IndexHandle, evidence: Evidence, values: dict[str, float]) -> tuple[str, str]:
+    """The most telling reason for a refusal, in terms a reader can check."""
+    names = unknown_names(handle, evidence.question.text)
+    if names:
+        return "onbekende-naam", ", ".join(names)
+    if values["detail_missing"] and values["chosen_cover"] >= 0.3:
+        return "detail-ontbreekt", ", ".join(sorted(evidence.question.asked))
+    if values["chosen_cover"] < 0.3 and values["passage_dense"] < 0.45:
+        return "buiten-documenten", ""
+    return "niet-in-documenten", ""

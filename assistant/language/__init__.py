@@ -1,0 +1,1 @@
+"""Dutch language handling shared by ingest, retrieval, answering, rules and triage."""

@@ -1,0 +1,108 @@
+"""Figures in Dutch text (amounts, percentages, durations, years, counts) and the kind of
+detail a question asks for; used to decide whether an answer holds what was asked and to
+notice when two sources give different figures for the same thing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.language.normalize import fold
+
+NUMBER_WORDS = {
+    "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
+    "negen": 9, "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
+    "vijftien": 15, "twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60,
+    "zeventig": 70, "tachtig": 80, "negentig": 90, "honderd": 100, "duizend": 1000,
+}
+MONTHS = [
+    "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+    "oktober", "november", "december",
+]
+TIME_UNITS = {
+    "jaar": "jaar", "jaren": "jaar", "maand": "maand", "maanden": "maand", "week": "week",
+    "weken": "week", "dag": "dag", "dagen": "dag", "uur": "uur", "uren": "uur",
+}
+_NUMBER = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+_WORDS = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+AMOUNT = re.compile(
+    rf"(?:€|eur\b|euro\b)\s?({_NUMBER})(?:\s?(?:miljoen|mln))?|({_NUMBER})\s?(?:euro|€)"
+)
+PERCENT = re.compile(rf"({_NUMBER})\s?(?:%|procent\b)")
+DURATION = re.compile(rf"\b({_NUMBER}|{_WORDS})\s?({'|'.join(TIME_UNITS)})\b")
+YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
+DATE = re.compile(rf"\b(\d{{1,2}})\s({'|'.join(MONTHS)})\b")
+COUNT = re.compile(rf"\b({_NUMBER}|{_WORDS})\b")
+
+# What a question asks for, by its interrogative and the noun it is about.
+ASKS = {
+    "bedrag": re.compile(
+        r"\b(hoeveel|hoe hoog|hoe duur|wat kost|welk bedrag|maximaal|maximum|minimaal|minimum)\b"
+        r".{0,60}\b(euro|geld|bedrag|kost\w*|bijdrage|budget|vergoed\w*|lening|lenen|prijs)\b"
+        r"|\b(euro|geld|bedrag|kost\w*|bijdrage|budget|prijs)\b.{0,40}\b(hoeveel|hoe hoog)\b"
+        r"|\bwat kost\b|\bhoe duur\b|€"
+    ),
+    "percentage": re.compile(r"\b(rente\w*|percentage|procent)\b|%"),
+    "termijn": re.compile(
+        r"\b(wanneer|hoe lang|hoelang|tot wanneer|vanaf wanneer|sinds wanneer|welke datum"
+        r"|in welk jaar|welk jaar|welke termijn|looptijd|termijn)\b"
+    ),
+    "aantal": re.compile(r"\bhoeveel\b"),
+}
+PRESENT = {
+    "bedrag": (AMOUNT,),
+    "percentage": (PERCENT,),
+    "termijn": (DURATION, YEAR, DATE),
+    "aantal": (COUNT,),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    kind: str
+    value: float
+    unit: str
+    start: int
+    end: int
+    text: str
+
+
+def to_number(raw: str) -> float:
+    """'4.000' → 4000, '1,5' → 1.5, 'tachtig' → 80."""
+    raw = fold(raw)
+    if raw in NUMBER_WORDS:
+        return float(NUMBER_WORDS[raw])
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?", raw):
+        raw = raw.replace(".", "")
+    return float(raw.replace(",", "."))
+
+
+def figures(text: str) -> list[Figure]:
+    """Amounts, percentages and durations with their values, in text order."""
+    found: list[Figure] = []
+    folded = fold(text)
+    for match in AMOUNT.finditer(folded):
+        raw = match.group(1) or match.group(2)
+        found.append(Figure("bedrag", to_number(raw), "euro", match.start(), match.end(),
+                            text[match.start():match.end()]))
+    for match in PERCENT.finditer(folded):
+        found.append(Figure("percentage", to_number(match.group(1)), "%", match.start(),
+                            match.end(), text[match.start():match.end()]))
+    for match in DURATION.finditer(folded):
+        found.append(Figure("termijn", to_number(match.group(1)), TIME_UNITS[match.group(2)],
+                            match.start(), match.end(), text[match.start():match.end()]))
+    return sorted(found, key=lambda f: f.start)
+
+
+def asked_details(question: str) -> set[str]:
+    """The kinds of detail a question asks for ('bedrag', 'percentage', 'termijn', 'aantal')."""
+    folded = fold(question)
+    asked = {kind for kind, pattern in ASKS.items() if pattern.search(folded)}
+    if asked & {"bedrag", "percentage", "termijn"}:
+        asked.discard("aantal")  # "hoeveel euro" asks for an amount, not a count
+    return asked
+
+
+def has_detail(kind: str, text: str) -> bool:
+    folded = fold(text)
+    return any(pattern.search(folded) for pattern in PRESENT[kind])

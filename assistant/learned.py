@@ -1,0 +1,112 @@
+"""Small calibrated models learned from the tune set (`python -m evals.train`), and their file.
+
+Each is a logistic regression over named, standardised features. They are fitted per
+embedding model, because dense similarities of different models are not comparable; the
+`lexical` entry uses no dense feature and serves any model nobody trained for.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODELS_FILE = Path(__file__).resolve().parent / "learned_models.json"
+LEXICAL = "lexical"
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    features: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float = 0.5
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        return np.array([[float(row.get(f, 0.0)) for f in self.features] for row in rows],
+                        dtype=np.float64).reshape(len(rows), len(self.features))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def probability(self, row: Mapping[str, float]) -> float:
+        return float(self.probabilities(self.matrix([row]))[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "weights": [round(float(w), 6) for w in self.weights],
+            "bias": round(float(self.bias), 6),
+            "mean": [round(float(m), 6) for m in self.mean],
+            "scale": [round(float(s), 6) for s in self.scale],
+            "threshold": round(float(self.threshold), 6),
+            "info": self.info,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LogisticModel:
+        return cls(
+            features=tuple(data["features"]),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=float(data["bias"]),
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            threshold=float(data.get("threshold", 0.5)),
+            info=dict(data.get("info", {})),
+        )
+
+    @classmethod
+    def manual(cls, weights: Mapping[str, float], bias: float, threshold: float = 0.5,
+               note: str = "") -> LogisticModel:
+        """A model with weights set by hand: the starting point before anything is trained."""
+        names = tuple(weights)
+        return cls(names, np.array([weights[n] for n in names], dtype=np.float64), bias,
+                   np.zeros(len(names)), np.ones(len(names)), threshold, {"source": note})
+
+
+_cache: dict[Path, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def _read(path: Path) -> dict[str, Any]:
+    with _lock:
+        if path not in _cache:
+            _cache[path] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+        return _cache[path]
+
+
+def learned(
+    name: str, model_key: str, fallback: bool = True, path: Path = MODELS_FILE
+) -> LogisticModel | None:
+    """The model `name` trained for this embedding model, else (with `fallback`) the lexical
+    one, else None."""
+    data = _read(path)
+    for key in (model_key, LEXICAL) if fallback else (model_key,):
+        entry = data.get(key, {}).get(name)
+        if entry:
+            return LogisticModel.from_dict(entry)
+    return None
+
+
+def has_dense_models(model_key: str, path: Path = MODELS_FILE) -> bool:
+    return model_key in _read(path)
+
+
+def write_models(entries: Mapping[str, Mapping[str, LogisticModel]], path: Path = MODELS_FILE,
+                 replace: bool = False) -> None:
+    """Store models per key; other keys' models stay unless `replace`."""
+    data = {} if replace else dict(_read(path))
+    for key, models in entries.items():
+        data[key] = {name: model.to_dict() for name, model in models.items()}
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    with _lock:
+        _cache.pop(path, None)

@@ -1,0 +1,1 @@
+"""Data-driven rules shared by instruments and triage: one engine, catalogue, taxonomy."""

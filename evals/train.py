@@ -1,0 +1,265 @@
+"""Fit the answer step's calibrated models on the tune set: `python -m evals.train`.
+
+Only `evals/data/tune/` is read. Four logistic regressions are fitted and written to
+`assistant/learned_models.json`, for the configured embedding model and, without any dense
+feature, as the `lexical` fallback for models nobody trained for:
+
+- units: is a candidate unit part of a gold quote (selection);
+- intent: does the question, by its embedding alone, resemble answerable questions;
+- decision: answer or refuse, over general evidence features plus the out-of-fold intent;
+  its threshold is the highest that keeps out-of-fold false refusals under the ceiling;
+- instruments: does an instrument fit the question; threshold for the best F1.
+
+Cross-validation is grouped by question, so no question helps predict itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.model_selection import GroupKFold, StratifiedKFold  # noqa: E402
+
+from assistant.answering.decide import DECISION_FEATURES, features  # noqa: E402
+from assistant.answering.select import UNIT_FEATURES  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
+from assistant.learned import LEXICAL, LogisticModel, write_models  # noqa: E402
+from assistant.schemas import AskRequest, Turn  # noqa: E402
+
+log = logging.getLogger("evals.train")
+TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
+DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
+         "intent"}
+FALSE_REFUSAL_CEILING = 0.03
+FOLDS = 5
+SEED = 20261201
+
+
+@dataclass
+class Sample:
+    item: dict[str, Any]
+    vector: np.ndarray
+    unit_rows: list[dict[str, float]]
+    unit_labels: list[int]
+    decision_row: dict[str, float]
+    instrument_rows: list[dict[str, float]]
+    instrument_labels: list[int]
+
+
+def tune_questions(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(directory.glob("questions*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return rows
+
+
+def gold_spans(item: dict[str, Any], texts: dict[str, str]) -> list[tuple[str, int, int]]:
+    spans = []
+    for quote in item.get("gold_quotes", []):
+        for doc_id in item.get("gold_docs", []):
+            start = texts.get(doc_id, "").find(quote)
+            if start >= 0:
+                spans.append((doc_id, start, start + len(quote)))
+                break
+    return spans
+
+
+def _inside(unit: Any, spans: Sequence[tuple[str, int, int]]) -> int:
+    """1 when at least half of the unit lies inside a gold quote."""
+    for doc_id, start, end in spans:
+        if unit.doc_id == doc_id:
+            overlap = min(end, unit.end) - max(start, unit.start)
+            if overlap >= 0.5 * (unit.end - unit.start):
+                return 1
+    return 0
+
+
+def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], names: Sequence[str],
+        c: float = 1.0, threshold: float = 0.5, info: dict[str, Any] | None = None
+        ) -> LogisticModel:
+    x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype=np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
+    return LogisticModel(tuple(names), model.coef_[0], float(model.intercept_[0]), mean, scale,
+                         threshold, info or {})
+
+
+def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[int], groups: Sequence[int],
+                names: Sequence[str], c: float = 1.0) -> np.ndarray:
+    """Each row's probability from a model that never saw its question."""
+    labels_array = np.asarray(labels)
+    predictions = np.zeros(len(rows))
+    splitter = GroupKFold(n_splits=min(FOLDS, len(set(groups))))
+    for train, test in splitter.split(rows, labels_array, groups):
+        if len(set(labels_array[train])) < 2:
+            predictions[test] = labels_array[train].mean()
+            continue
+        model = fit([rows[i] for i in train], labels_array[train], names, c)
+        predictions[test] = model.probabilities(model.matrix([rows[i] for i in test]))
+    return predictions
+
+
+def collect(settings: Settings) -> list[Sample]:
+    from assistant.service import build_assistant
+    from ingest.pipeline import run_ingest
+
+    report = run_ingest(settings)
+    if report.status == "failed":
+        raise SystemExit(f"ingest failed: {report.error}")
+    assistant = build_assistant(settings)
+    handle = assistant.handle()
+    texts = {doc_id: d.text for doc_id, d in handle.documents.items()}
+    matcher = assistant._build_state(handle).matcher
+    instrument_ids = [i.id for i in matcher.catalogue.instruments]
+    samples = []
+    for item in tune_questions():
+        request = AskRequest(question=item["question"],
+                             history=[Turn(**t) for t in item.get("history", [])])
+        question, passages, evidence = assistant.evidence(request, handle)
+        spans = gold_spans(item, texts)
+        units = [c.unit for c in evidence.chosen]
+        rows = matcher.features(question, evidence.question.vector, passages, units)
+        samples.append(Sample(
+            item=item,
+            vector=np.asarray(evidence.question.vector, dtype=np.float64),
+            unit_rows=[c.features for c in evidence.candidates],
+            unit_labels=[_inside(c.unit, spans) for c in evidence.candidates],
+            decision_row=features(handle, evidence, None),
+            instrument_rows=rows,
+            instrument_labels=[int(i in item.get("expected_instruments", []))
+                               for i in instrument_ids],
+        ))
+    return samples
+
+
+def reselect(settings: Settings, units_model: LogisticModel) -> list[dict[str, float]]:
+    """Decision features once more, now with the trained unit model choosing the units."""
+    from assistant.answering.select import select
+    from assistant.service import build_assistant
+
+    assistant = build_assistant(settings)
+    handle = assistant.handle()
+    rows = []
+    for item in tune_questions():
+        request = AskRequest(question=item["question"],
+                             history=[Turn(**t) for t in item.get("history", [])])
+        _, passages, evidence = assistant.evidence(request, handle)
+        evidence = select(handle, evidence.question, passages, units_model)
+        rows.append(features(handle, evidence, None))
+    return rows
+
+
+def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest threshold whose false refusals (answerable below it) stay under the ceiling."""
+    scores = np.sort(probabilities[answerable == 1])
+    allowed = int(np.floor(FALSE_REFUSAL_CEILING * len(scores)))
+    return float(scores[allowed] - 1e-6) if len(scores) else 0.5
+
+
+def best_f1_threshold(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    best = (0.5, 0.0)
+    for threshold in np.unique(np.round(probabilities, 3)):
+        predicted = probabilities >= threshold
+        tp = float(np.sum(predicted & (labels == 1)))
+        precision = tp / max(1.0, float(predicted.sum()))
+        recall = tp / max(1.0, float(labels.sum()))
+        f1 = 2 * precision * recall / max(1e-9, precision + recall)
+        if f1 > best[1]:
+            best = (float(threshold), f1)
+    return best
+
+
+def train(settings: Settings, dense: bool) -> dict[str, LogisticModel]:
+    samples = collect(settings)
+    keep = (lambda names: list(names)) if dense else (
+        lambda names: [n for n in names if n not in DENSE])
+    groups = [i for i, s in enumerate(samples) for _ in s.unit_rows]
+    unit_rows = [r for s in samples for r in s.unit_rows]
+    unit_labels = [y for s in samples for y in s.unit_labels]
+    unit_names = keep(UNIT_FEATURES)
+    unit_oof = out_of_fold(unit_rows, unit_labels, groups, unit_names)
+    units = fit(unit_rows, unit_labels, unit_names, info={
+        "candidates": len(unit_rows), "positives": int(sum(unit_labels)),
+        "oof_auc": round(float(roc_auc_score(unit_labels, unit_oof)), 4),
+    })
+    answerable = np.array([int(s.item["answerable"]) for s in samples])
+    models: dict[str, LogisticModel] = {"units": units}
+    decision_rows = reselect(settings, units)
+    if dense:
+        vectors = np.stack([s.vector for s in samples])
+        names = tuple(f"e{i}" for i in range(vectors.shape[1]))
+        intent_rows = [dict(zip(names, v, strict=True)) for v in vectors]
+        intent_oof = np.zeros(len(samples))
+        splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+        for train_idx, test_idx in splitter.split(vectors, answerable):
+            model = fit([intent_rows[i] for i in train_idx], answerable[train_idx], names, c=0.05)
+            intent_oof[test_idx] = model.probabilities(vectors[test_idx])
+        models["intent"] = fit(intent_rows, answerable, names, c=0.05, info={
+            "questions": len(samples),
+            "oof_auc": round(float(roc_auc_score(answerable, intent_oof)), 4)})
+        for row, value in zip(decision_rows, intent_oof, strict=True):
+            row["intent"] = float(value)
+    decision_names = keep(DECISION_FEATURES)
+    question_groups = list(range(len(samples)))
+    decision_oof = out_of_fold(decision_rows, list(answerable), question_groups, decision_names)
+    threshold = choose_threshold(decision_oof, answerable)
+    refused = decision_oof < threshold
+    models["decision"] = fit(decision_rows, list(answerable), decision_names, threshold=threshold,
+                             info={
+        "questions": len(samples), "unanswerable": int((answerable == 0).sum()),
+        "oof_auc": round(float(roc_auc_score(answerable, decision_oof)), 4),
+        "oof_refusal_rate": round(float(refused[answerable == 0].mean()), 4),
+        "oof_false_refusal_rate": round(float(refused[answerable == 1].mean()), 4),
+        "false_refusal_ceiling": FALSE_REFUSAL_CEILING,
+    })
+    answered = [s for s in samples if s.item["answerable"]]
+    instrument_rows = [r for s in answered for r in s.instrument_rows]
+    instrument_labels = [y for s in answered for y in s.instrument_labels]
+    instrument_groups = [i for i, s in enumerate(answered) for _ in s.instrument_rows]
+    instrument_names = keep(INSTRUMENT_FEATURES)
+    instrument_oof = out_of_fold(instrument_rows, instrument_labels, instrument_groups,
+                                 instrument_names)
+    instrument_threshold, f1 = best_f1_threshold(instrument_oof, np.asarray(instrument_labels))
+    models["instruments"] = fit(instrument_rows, instrument_labels, instrument_names,
+                                threshold=instrument_threshold, info={
+        "pairs": len(instrument_rows), "positives": int(sum(instrument_labels)),
+        "oof_f1": round(f1, 4),
+        "oof_auc": round(float(roc_auc_score(instrument_labels, instrument_oof)), 4)})
+    return models
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path.home() / ".cache" / "woonzorgwijzer" / "train-index")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings(data_dir=args.data_dir, sqlite_path=args.data_dir / "train.sqlite")
+    from assistant.embedder import get_embedder
+
+    model_key = get_embedder(settings).model_key
+    entries = {model_key: train(settings, dense=True), LEXICAL: train(settings, dense=False)}
+    write_models(entries)
+    for key, models in entries.items():
+        for name, model in models.items():
+            print(f"{key} {name}: {json.dumps(model.info)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
