@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import chromadb.config
 from fastapi import FastAPI, HTTPException
@@ -22,11 +21,22 @@ from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from pydantic import BaseModel, Field
 
-from assistant.domain import Document
-
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
 TOP_K = 4
+
+
+class Document(Protocol):
+    """What the baseline needs of a document (evals' SourceDocument, ingest's Document)."""
+
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 def huggingface_embeddings(model_name: str) -> Embeddings:
@@ -35,6 +45,29 @@ def huggingface_embeddings(model_name: str) -> Embeddings:
 
     return HuggingFaceEmbeddings(model_name=model_name,
                                  encode_kwargs={"normalize_embeddings": True})
+
+
+class _FakeModelEmbeddings(Embeddings):
+    """The deterministic `hashing:N` test model behind LangChain's interface (smoke runs)."""
+
+    def __init__(self, model_name: str) -> None:
+        from assistant.config import Settings
+        from assistant.embedder import get_embedder
+
+        self.embedder = get_embedder(Settings(embedding_model=model_name))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self.embedder.embed_documents(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(map(float, self.embedder.embed_query(text)))
+
+
+def baseline_embeddings(model_name: str) -> Embeddings:
+    """The configured model for the baseline; `hashing:N` stays the offline fake."""
+    if model_name.startswith("hashing:"):
+        return _FakeModelEmbeddings(model_name)
+    return huggingface_embeddings(model_name)
 
 
 def split_documents(documents: Sequence[Document]) -> list[LCDocument]:
@@ -104,11 +137,9 @@ class _AskBody(BaseModel):
     top_k: int = TOP_K
 
 
-def create_app(corpus_dir: Path, embeddings: Embeddings) -> FastAPI:
+def create_app(documents: Sequence[Document], embeddings: Embeddings) -> FastAPI:
     """The baseline behind /api/ask and /api/documents/{doc_id}; history is ignored."""
-    from ingest.load import load_corpus
-
-    baseline = NaiveLangchainBaseline(load_corpus(corpus_dir), embeddings)
+    baseline = NaiveLangchainBaseline(documents, embeddings)
     app = FastAPI(title="naive-langchain baseline")
 
     @app.post("/api/ask")

@@ -1,43 +1,45 @@
-"""Gold data: loading the question and triage sets and validating them against the corpus.
+"""Evaluation sets: which files make up tune, holdout, generalisation and dev, and their items.
 
-Validation is strict because a wrong gold quote silently turns a correct answer into a
-miss: every quote must be an exact substring of a listed gold document.
+Layout (evals/README of the data helpers, fixed by the lead): `evals/data/{tune,holdout}/`
+hold `questions*.jsonl` and `triage*.jsonl`; `evals/generalisation/` holds the suite's
+`questions*.jsonl`, `triage*.jsonl` and the pages in `documents/` that it is scored on.
+Holdout and generalisation items are *sealed*: reports and diffs show them in aggregate
+only, so nobody changes the product while reading them item by item.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import extract_personal_data, normalise
+from evals.documents import EVALS_DIR, REPO_ROOT, Layout
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-REPO_ROOT = DATA_DIR.parents[1]
+SCHEMA_DIR = EVALS_DIR / "schema"
 
-KINDS = (
-    "factual", "definition", "procedural", "comparison", "instrument", "multi_hop",
-    "out_of_scope", "followup",
-)
-THEMES = (
-    "woningvoorraad", "ruimtelijke-samenhang", "sociaal-domein", "scheiden-wonen-zorg",
-    "financiering", "samenwerking-proces", "regelgeving",
-)
-FASES = ("analyse", "visie", "prestatieafspraken", "uitvoering", "unknown")
-INSTRUMENTS = (
-    "verzilverlening", "blijverslening", "stimuleringsregeling-wonen-en-zorg",
-    "ondersteuningsteam-wonen-en-zorg", "aangewezen-gebouw", "knelpunt-melden",
-)
-ORIGINS = ("shared-dev", "own")
-SETS = ("dev", "own", "all")
-QUESTION_FILES = {"dev": ("dev.jsonl",), "own": ("own.jsonl",), "all": ("dev.jsonl", "own.jsonl")}
-TRIAGE_FILES = {
-    "dev": ("triage-dev.jsonl",),
-    "own": ("triage-own.jsonl",),
-    "all": ("triage-dev.jsonl", "triage-own.jsonl"),
-}
+
+def _schema_enum(schema: str, *path: str) -> tuple[str, ...]:
+    """Label sets come from the JSON Schemas, so the documented schema is the only list."""
+    node: Any = json.loads((SCHEMA_DIR / schema).read_text(encoding="utf-8"))["properties"]
+    for key in path:
+        node = node[key]
+    return tuple(node["enum"])
+
+
+KINDS = _schema_enum("question.schema.json", "kind")
+INSTRUMENTS = _schema_enum("question.schema.json", "expected_instruments", "items")
+ORIGINS = _schema_enum("question.schema.json", "origin")
+STYLES = _schema_enum("question.schema.json", "style", "items")
+THEMES = _schema_enum("triage.schema.json", "themes", "items")
+FASES = _schema_enum("triage.schema.json", "fase")
+
+SPLITS = ("tune", "holdout")
+NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "all")
+SEALED_SETS = ("holdout", "generalisation")
+CORPUS_INDEX = "corpus"
+GENERALISATION_INDEX = "corpus+generalisation"
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,11 @@ class QuestionItem:
     key_facts: tuple[str, ...] = ()
     expected_instruments: tuple[str, ...] = ()
     history: tuple[dict[str, str], ...] = field(default=())
+    style: tuple[str, ...] = ()
+    sealed: bool = False
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> QuestionItem:
+    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> QuestionItem:
         return cls(
             id=raw["id"],
             question=raw["question"],
@@ -66,6 +70,8 @@ class QuestionItem:
             key_facts=tuple(raw.get("key_facts", ())),
             expected_instruments=tuple(raw.get("expected_instruments", ())),
             history=tuple(dict(turn) for turn in raw.get("history", ())),
+            style=tuple(raw.get("style", ())),
+            sealed=sealed,
         )
 
 
@@ -80,9 +86,11 @@ class TriageItem:
     gold_docs: tuple[str, ...] = ()
     urgent: bool = False
     contains_pii: bool = False
+    style: tuple[str, ...] = ()
+    sealed: bool = False
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> TriageItem:
+    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> TriageItem:
         return cls(
             id=raw["id"],
             report=raw["report"],
@@ -93,7 +101,25 @@ class TriageItem:
             gold_docs=tuple(raw.get("gold_docs", ())),
             urgent=bool(raw.get("urgent", False)),
             contains_pii=bool(raw.get("contains_pii", False)),
+            style=tuple(raw.get("style", ())),
+            sealed=sealed,
         )
+
+
+@dataclass
+class EvalSet:
+    """One set of the report: its items, the index they are scored on and its files."""
+
+    name: str
+    questions: list[QuestionItem]
+    triage: list[TriageItem]
+    index: str = CORPUS_INDEX
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def sealed(self) -> bool:
+        items: list[QuestionItem | TriageItem] = [*self.questions, *self.triage]
+        return any(item.sealed for item in items)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -101,163 +127,134 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path.name}:{number}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{path.name}:{number}: not a JSON object")
+            rows.append(row)
     return rows
 
 
-def _existing(names: Iterable[str], data_dir: Path) -> list[Path]:
-    """Data files of a set; a missing file (triage-own is written separately) is skipped."""
-    return [data_dir / name for name in names if (data_dir / name).is_file()]
+def item_type(row: Mapping[str, Any]) -> str | None:
+    """"question" or "triage", told apart by their text field."""
+    if "question" in row:
+        return "question"
+    if "report" in row:
+        return "triage"
+    return None
 
 
-def load_questions(which: str = "dev", data_dir: Path = DATA_DIR) -> list[QuestionItem]:
-    paths = _existing(QUESTION_FILES[which], data_dir)
-    return [QuestionItem.from_dict(row) for path in paths for row in read_jsonl(path)]
+def set_files(name: str, layout: Layout) -> list[Path]:
+    """The JSONL files of a named base set: questions first, each kind's base file (the
+    seeded split) before the files added later."""
+    folder = {"tune": layout.data_dir / "tune", "holdout": layout.data_dir / "holdout",
+              "generalisation": layout.generalisation_dir}[name]
+    def base_first(path: Path) -> tuple[bool, str]:
+        return path.stem not in ("questions", "triage"), path.name
+
+    return [*sorted(folder.glob("questions*.jsonl"), key=base_first),
+            *sorted(folder.glob("triage*.jsonl"), key=base_first)]
 
 
-def load_triage(which: str = "dev", data_dir: Path = DATA_DIR) -> list[TriageItem]:
-    paths = _existing(TRIAGE_FILES[which], data_dir)
-    return [TriageItem.from_dict(row) for path in paths for row in read_jsonl(path)]
+def all_data_files(layout: Layout) -> list[Path]:
+    return [path for name in ("tune", "holdout", "generalisation")
+            for path in set_files(name, layout)]
 
 
-def load_corpus_texts(corpus_dir: Path) -> dict[str, str]:
-    """Document id to text, loaded exactly as ingest loads it (offsets must agree)."""
-    from ingest.load import load_corpus
-
-    return {document.doc_id: document.text for document in load_corpus(corpus_dir)}
-
-
-# --- validation ----------------------------------------------------------------------
-
-def _check_type(raw: Mapping[str, Any], name: str, kind: type, problems: list[str]) -> None:
-    if name not in raw:
-        problems.append(f"missing field {name!r}")
-    elif not isinstance(raw[name], kind):
-        problems.append(f"field {name!r} should be {kind.__name__}")
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
 
 
-def _check_str_list(raw: Mapping[str, Any], name: str, problems: list[str]) -> list[str]:
-    value = raw.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        problems.append(f"field {name!r} should be a list of non-empty strings")
-        return []
-    if len(set(value)) != len(value):
-        problems.append(f"field {name!r} has duplicates")
-    return value
+def is_sealed_file(path: Path, layout: Layout) -> bool:
+    return _is_under(path, layout.data_dir / "holdout") or _is_under(path,
+                                                                     layout.generalisation_dir)
 
 
-def _check_ids(values: list[str], allowed: Iterable[str], name: str, problems: list[str]) -> None:
-    unknown = sorted(set(values) - set(allowed))
-    if unknown:
-        problems.append(f"{name}: unknown {', '.join(unknown)}")
-
-
-def validate_question(raw: Mapping[str, Any], texts: Mapping[str, str]) -> list[str]:
-    """Problems with one question item; an empty list means it is usable as gold."""
-    problems: list[str] = []
-    for name, kind in (("id", str), ("question", str), ("kind", str), ("answerable", bool),
-                       ("origin", str)):
-        _check_type(raw, name, kind, problems)
-    if problems:
-        return problems
-    if not raw["question"].strip():
-        problems.append("empty question")
-    if raw["kind"] not in KINDS:
-        problems.append(f"unknown kind {raw['kind']!r}")
-    if raw["origin"] not in ORIGINS:
-        problems.append(f"unknown origin {raw['origin']!r}")
-    docs = _check_str_list(raw, "gold_docs", problems)
-    quotes = _check_str_list(raw, "gold_quotes", problems)
-    facts = _check_str_list(raw, "key_facts", problems)
-    instruments = _check_str_list(raw, "expected_instruments", problems)
-    _check_ids(docs, texts, "gold_docs", problems)
-    _check_ids(instruments, INSTRUMENTS, "expected_instruments", problems)
-    history = raw.get("history", [])
-    if not isinstance(history, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant")
-        and isinstance(t.get("content"), str) and t["content"].strip()
-        for t in history
-    ):
-        problems.append("history should be a list of {role: user|assistant, content}")
-    elif raw["kind"] == "followup" and not history:
-        problems.append("a followup needs history")
-    if raw["answerable"]:
-        if not (docs and quotes and facts):
-            problems.append("an answerable item needs gold_docs, gold_quotes and key_facts")
-        for quote in quotes:
-            if not any(quote in texts.get(doc, "") for doc in docs):
-                problems.append(f"gold quote not verbatim in {docs}: {quote[:60]!r}")
-        joined = normalise(" ".join(quotes))
-        problems.extend(
-            f"key fact not in gold quotes: {fact!r}"
-            for fact in facts if normalise(fact) not in joined
-        )
-    else:
-        if raw["kind"] != "out_of_scope":
-            problems.append("unanswerable items have kind out_of_scope")
-        if quotes or facts or instruments:
-            problems.append("unanswerable items have no gold quotes, key facts or instruments")
-    return problems
-
-
-def validate_triage(raw: Mapping[str, Any], texts: Mapping[str, str]) -> list[str]:
-    problems: list[str] = []
-    for name, kind in (("id", str), ("report", str), ("fase", str), ("origin", str),
-                       ("urgent", bool)):
-        _check_type(raw, name, kind, problems)
-    if problems:
-        return problems
-    if not raw["report"].strip():
-        problems.append("empty report")
-    themes = _check_str_list(raw, "themes", problems)
-    if not themes:
-        problems.append("at least one theme")
-    _check_ids(themes, THEMES, "themes", problems)
-    if raw["fase"] not in FASES:
-        problems.append(f"unknown fase {raw['fase']!r}")
-    if raw["origin"] not in ORIGINS:
-        problems.append(f"unknown origin {raw['origin']!r}")
-    _check_ids(_check_str_list(raw, "expected_support", problems), INSTRUMENTS,
-               "expected_support", problems)
-    _check_ids(_check_str_list(raw, "gold_docs", problems), texts, "gold_docs", problems)
-    if "contains_pii" in raw and not isinstance(raw["contains_pii"], bool):
-        problems.append("field 'contains_pii' should be bool")
-    if raw.get("contains_pii") and not extract_personal_data(raw["report"]):
-        problems.append("contains_pii but no personal data recognised (leaks go unmeasured)")
-    return problems
-
-
-def validate_files(data_dir: Path, texts: Mapping[str, str]) -> tuple[list[str], dict[str, int]]:
-    """Problems across all data files (prefixed with file and id) and item counts."""
-    problems: list[str] = []
-    counts = {"questions": 0, "triage": 0, "gold_quotes": 0}
-    seen: dict[str, str] = {}
-    question_files = sorted({n for names in QUESTION_FILES.values() for n in names})
-    triage_files = sorted({n for names in TRIAGE_FILES.values() for n in names})
-    for name in question_files + triage_files:
-        path = data_dir / name
-        if not path.is_file():
-            if name != "triage-own.jsonl":
-                problems.append(f"{name}: missing")
-            continue
-        try:
-            rows = read_jsonl(path)
-        except ValueError as exc:
-            problems.append(str(exc))
-            continue
-        is_question = name in question_files
-        for row in rows:
-            item_id = str(row.get("id", "?"))
-            if item_id in seen:
-                problems.append(f"{name}:{item_id}: duplicate id (also in {seen[item_id]})")
-            seen[item_id] = name
-            check = validate_question if is_question else validate_triage
-            problems.extend(f"{name}:{item_id}: {p}" for p in check(row, texts))
-            if is_question:
-                counts["questions"] += 1
-                counts["gold_quotes"] += len(row.get("gold_quotes", []))
+def load_files(name: str, paths: Sequence[Path], layout: Layout, index: str = CORPUS_INDEX
+               ) -> EvalSet:
+    questions: list[QuestionItem] = []
+    triage: list[TriageItem] = []
+    for path in paths:
+        sealed = is_sealed_file(path, layout)
+        for row in read_jsonl(path):
+            kind = item_type(row)
+            if kind == "question":
+                questions.append(QuestionItem.from_dict(row, sealed))
+            elif kind == "triage":
+                triage.append(TriageItem.from_dict(row, sealed))
             else:
-                counts["triage"] += 1
-    return problems, counts
+                raise ValueError(f"{path.name}: item {row.get('id')!r} is neither a question "
+                                 "nor a triage report")
+    return EvalSet(name, questions, triage, index, [display_path(p) for p in paths])
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _path_index(path: Path, eval_set: EvalSet, layout: Layout) -> str:
+    """A file of our own is scored on the generalisation index when it lies in the suite's
+    folder or cites one of the suite's documents."""
+    if _is_under(path, layout.generalisation_dir):
+        return GENERALISATION_INDEX
+    from evals.documents import generalisation_documents
+
+    suite_ids = {document.doc_id for document in generalisation_documents(layout)}
+    items: list[QuestionItem | TriageItem] = [*eval_set.questions, *eval_set.triage]
+    cited = {doc for item in items for doc in item.gold_docs}
+    return GENERALISATION_INDEX if cited & suite_ids else CORPUS_INDEX
+
+
+def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
+    """A `--set` value as sets: tune, holdout, generalisation, dev (the shared-dev items of
+    tune and holdout), all (tune, holdout and generalisation, each its own set) or a path to
+    any JSONL file of question and/or triage items."""
+    layout = layout or Layout()
+    if name == "all":
+        return [s for part in ("tune", "holdout", "generalisation")
+                for s in resolve_set(part, layout)]
+    if name == "dev":
+        parts = [load_files(split, set_files(split, layout), layout) for split in SPLITS]
+        return [EvalSet(
+            "dev",
+            [q for part in parts for q in part.questions if q.origin == "shared-dev"],
+            [t for part in parts for t in part.triage if t.origin == "shared-dev"],
+            CORPUS_INDEX,
+            [f for part in parts for f in part.files],
+        )]
+    if name in ("tune", "holdout"):
+        return [load_files(name, set_files(name, layout), layout)]
+    if name == "generalisation":
+        return [load_files(name, set_files(name, layout), layout, GENERALISATION_INDEX)]
+    path = Path(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no set or file named {name!r} (sets: {', '.join(NAMED_SETS)})")
+    eval_set = load_files(display_path(path), [path], layout)
+    eval_set.index = _path_index(path, eval_set, layout)
+    return [eval_set]
+
+
+def resolve_sets(names: Sequence[str], layout: Layout | None = None) -> list[EvalSet]:
+    """Several `--set` values; a set named twice is evaluated once."""
+    sets: dict[str, EvalSet] = {}
+    for name in names:
+        for eval_set in resolve_set(name, layout):
+            sets.setdefault(eval_set.name, eval_set)
+    return list(sets.values())
+
+
+def load_questions(which: str = "tune", layout: Layout | None = None) -> list[QuestionItem]:
+    """Every question of the set(s) `which` resolves to, in order."""
+    return [item for s in resolve_set(which, layout) for item in s.questions]
+
+
+def load_triage(which: str = "tune", layout: Layout | None = None) -> list[TriageItem]:
+    return [item for s in resolve_set(which, layout) for item in s.triage]

@@ -1,4 +1,4 @@
-"""Write the report as JSON, Markdown tables and a PNG chart comparing configurations."""
+"""Write the report as JSON, Markdown tables and a PNG chart, and the short terminal table."""
 
 from __future__ import annotations
 
@@ -12,49 +12,89 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-QUESTION_COLUMNS = (
-    ("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("MRR", "mrr"),
-    ("nDCG@10", "ndcg@10"), ("cit. recall", "citation_recall"),
-    ("cit. precision", "citation_precision"), ("verbatim", "verbatim_rate"),
-    ("key facts", "key_fact_recall"), ("refusal acc.", "refusal_accuracy"),
-    ("false refusal", "false_refusal_rate"), ("instr. P", "instrument_precision"),
-    ("instr. R", "instrument_recall"), ("instr. F1", "instrument_f1"),
-)
-TRIAGE_COLUMNS = (
-    ("theme P", "theme_precision"), ("theme R", "theme_recall"), ("theme F1", "theme_f1"),
-    ("fase acc.", "fase_accuracy"), ("support recall", "support_recall"),
-    ("urgent acc.", "urgent_accuracy"), ("PII leaks", "pii_leaks"),
-)
-CHART_METRICS = (
-    ("hit@1", "hit@1"), ("hit@5", "hit@5"), ("MRR", "mrr"), ("nDCG@10", "ndcg@10"),
-    ("cit. recall", "citation_recall"), ("key facts", "key_fact_recall"),
-    ("refusal", "refusal_accuracy"), ("verbatim", "verbatim_rate"), ("instr. F1", "instrument_f1"),
-)
+from evals.records import summary_of, write_run  # noqa: E402
+from evals.scoring import METRICS, QUESTION_METRICS, TRIAGE_METRICS  # noqa: E402
+
+TERMINAL_QUESTIONS = ("hit@1", "hit@5", "key_fact_recall", "refusal_accuracy",
+                      "false_refusal_rate", "instrument_precision", "instrument_recall")
+TERMINAL_TRIAGE = ("theme_f1", "fase_accuracy", "support_recall", "urgent_recall",
+                   "false_urgent_rate", "pii_leaks")
+TERMINAL_CONFIGS = ("hit@1", "hit@5", "mrr", "key_fact_recall", "refusal_accuracy",
+                    "false_refusal_rate")
+BREAKDOWN_COLUMNS = ("hit@1", "hit@5", "mrr", "key_fact_recall", "citation_precision",
+                     "refusal_accuracy", "false_refusal_rate", "instrument_precision",
+                     "instrument_recall")
+CHART_METRICS = ("hit@1", "hit@5", "mrr", "citation_recall", "key_fact_recall",
+                 "refusal_accuracy", "verbatim_rate", "instrument_f1")
 LATENCY_STAGES = ("retrieve", "answer", "total", "wall")
 
 DEFINITIONS = """\
-Definitions (see evals/metrics.py): a citation *covers* a gold quote when the gold quote is a
-substring of it after normalising (casefold, whitespace, quotes, dashes, markdown bold) or
-≥ 80 % of the gold quote's words occur in it. hit@k / MRR / nDCG@10 rank the citations in
-response order; nDCG treats each gold quote as one relevant item. *cit. recall*: share of
-gold quotes covered by any citation. *cit. precision*: share of answer sentences with a
-marker [n] that a cited quote supports (normalised substring, or ≥ 60 % of the sentence's
-content words in the quote), pooled over sentences. *verbatim*: share of citations whose
-quote equals the document text between start and end. *key facts*: share of key facts in
-the answer. *refusal acc.*: unanswerable items refused; *false refusal*: answerable items
-refused. Instruments: micro P/R/F1 of ids with fits=true. Latency in ms: server
-`timings_ms` and client-measured wall time. "–": not applicable (no items of that sort).
+Definitions (evals/metrics.py, evals/scoring.py): a citation *covers* a gold quote when the
+gold quote is a substring of it after normalising (case, whitespace, quotes, dashes, markdown
+bold) or ≥ 80 % of the gold quote's words occur in it. *hit@k*: a covering citation among the
+first k; *MRR*: mean 1/rank of the first; *nDCG@10*: each gold quote one relevant item;
+*cit. recall*: share of gold quotes covered. *cit. precision*: answer sentences with a marker
+[n] that a cited quote supports (normalised substring, or ≥ 60 % of the sentence's content
+words in the quote), pooled over sentences. *verbatim*: share of citations whose quote
+equals the document text between start and end. *key facts*: share of key facts in the
+answer. *refusal acc.*: unanswerable items refused; *false refusal*: answerable items
+refused. Instruments and triage themes: micro P/R/F1 of ids (instruments with fits=true).
+Triage: *fase acc.*, *support R* (expected support ids mentioned, pooled), *urgent R*
+(urgent reports flagged urgent), *false urgent* (other reports flagged urgent), *PII leaks*
+(responses containing personal data of any report in the set). Latency in ms. "–": not
+applicable (no items of that sort).
 """
 
 
 def fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, int):
-        return str(int(value))
+        return str(value)
     if isinstance(value, float):
+        if value.is_integer() and digits == 0:
+            return str(int(value))
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _digits(name: str) -> int:
+    return 0 if METRICS[name].kind == "sum" else 2
+
+
+def fmt_estimate(entry: Mapping[str, Any] | None, name: str, interval: bool = True) -> str:
+    """"0.91 [0.83–0.98]" (the interval only where one was computed)."""
+    if not entry or entry.get("value") is None:
+        return "–"
+    digits = _digits(name)
+    text = fmt(float(entry["value"]), digits)
+    if interval and entry.get("low") is not None:
+        text += f" [{fmt(float(entry['low']), digits)}–{fmt(float(entry['high']), digits)}]"
+    return text
+
+
+def fmt_difference(entry: Mapping[str, Any] | None, name: str) -> str:
+    """"+0.05 [−0.04, +0.13] ≈" for a difference; ≈ within noise, ↑/↓ better/worse."""
+    if not entry or entry.get("diff") is None:
+        return "–"
+    digits = _digits(name)
+
+    def signed(x: float) -> str:
+        return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x), digits)
+
+    text = f"{signed(entry['diff'])} [{signed(entry['low'])}, {signed(entry['high'])}]"
+    return f"{text} {marker(entry, name)}"
+
+
+def marker(entry: Mapping[str, Any] | None, name: str) -> str:
+    if not entry or entry.get("diff") is None:
+        return ""
+    if entry.get("within_noise", True):
+        return "≈"
+    better = (entry["diff"] > 0) == METRICS[name].higher_is_better
+    return "↑" if better else "↓"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -64,8 +104,8 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join(lines)
 
 
-def _latency_cells(metrics: Mapping[str, Any], stages: Sequence[str]) -> list[str]:
-    latency = metrics.get("latency", {})
+def _latency_cells(metrics: Mapping[str, Any] | None, stages: Sequence[str]) -> list[str]:
+    latency = (metrics or {}).get("latency", {})
     return [fmt(latency.get(stage, {}).get(q), 0) for stage in stages for q in ("p50", "p95")]
 
 
@@ -73,37 +113,100 @@ def _latency_headers(stages: Sequence[str]) -> list[str]:
     return [f"{stage} {q}" for stage in stages for q in ("p50", "p95")]
 
 
-def question_table(groups: Mapping[str, Mapping[str, Any]], first: str) -> str:
-    """One row per group (configuration or kind) with the headline question metrics."""
-    headers = [first, "n", *(label for label, _ in QUESTION_COLUMNS),
-               *_latency_headers(("total", "wall")), "errors"]
-    rows = [
-        [name, fmt(m["counts"]["items"]), *(fmt(m.get(key)) for _, key in QUESTION_COLUMNS),
-         *_latency_cells(m, ("total", "wall")), fmt(m["counts"]["errors"])]
-        for name, m in groups.items()
-    ]
-    return markdown_table(headers, rows)
+def _product(report: Mapping[str, Any]) -> str:
+    return str(report["product"])
 
 
-def triage_table(groups: Mapping[str, Mapping[str, Any]], first: str) -> str:
-    headers = [first, "n", *(label for label, _ in TRIAGE_COLUMNS),
-               *_latency_headers(("total", "wall")), "errors"]
-    rows = [
-        [name, fmt(m["counts"]["items"]), *(fmt(m.get(key)) for _, key in TRIAGE_COLUMNS),
-         *_latency_cells(m, ("total", "wall")), fmt(m["counts"]["errors"])]
-        for name, m in groups.items()
-    ]
-    return markdown_table(headers, rows)
+def _sections(report: Mapping[str, Any], part: str, config: str
+              ) -> dict[str, Mapping[str, Any]]:
+    """Set name to that configuration's `part` summary (questions or triage) where present."""
+    result = {}
+    for set_name, configs in report["results"].items():
+        summary = (configs.get(config) or {}).get(part)
+        if summary:
+            result[set_name] = summary
+    return result
+
+
+def sets_table(report: Mapping[str, Any], part: str, config: str, columns: Sequence[str],
+               interval: bool = True) -> str:
+    rows = []
+    for set_name, summary in _sections(report, part, config).items():
+        overall = summary["overall"]
+        rows.append([set_name, fmt(overall["counts"]["items"]),
+                     *(fmt_estimate(overall.get(c), c, interval) for c in columns)])
+    return markdown_table(["set", "n", *(METRICS[c].label for c in columns)], rows)
+
+
+def gap_table(report: Mapping[str, Any]) -> str:
+    rows = [[gap, METRICS[name].label, fmt_difference(entry, name)]
+            for gap, metrics in report.get("gaps", {}).items()
+            for name, entry in metrics.items()]
+    return markdown_table(["gap (product)", "metric", "difference [95 %]"], rows)
+
+
+def config_table(report: Mapping[str, Any], set_name: str, columns: Sequence[str],
+                 latency_stages: Sequence[str] = ("total", "wall")) -> str:
+    """One row per configuration on one set; ↑/↓/≈: paired comparison with the product."""
+    product = _product(report)
+    comparisons = report.get("comparisons", {}).get(set_name, {})
+    rows = []
+    for config, summary in report["results"][set_name].items():
+        questions = summary.get("questions")
+        if not questions:
+            reason = f"skipped: {summary['skipped']}" if summary.get("skipped") else "no questions"
+            rows.append([config, "–", reason,
+                         *["–"] * (len(columns) - 1 + 2 * len(latency_stages))])
+            continue
+        overall = questions["overall"]
+        cells = []
+        for c in columns:
+            cell = fmt_estimate(overall.get(c), c)
+            if config != product:
+                cell += " " + marker(comparisons.get(config, {}).get(c), c)
+            cells.append(cell.strip())
+        rows.append([config, fmt(overall["counts"]["items"]), *cells,
+                     *_latency_cells(overall, latency_stages)])
+    return markdown_table(["config", "n", *(METRICS[c].label for c in columns),
+                           *_latency_headers(latency_stages)], rows)
+
+
+def comparison_table(report: Mapping[str, Any], set_name: str, columns: Sequence[str]) -> str:
+    comparisons = report.get("comparisons", {}).get(set_name, {})
+    rows = [[config, *(fmt_difference(diffs.get(c), c) for c in columns)]
+            for config, diffs in comparisons.items()]
+    return markdown_table([f"config − {_product(report)}", *(METRICS[c].label for c in columns)],
+                          rows)
 
 
 def headline_tables(report: Mapping[str, Any]) -> str:
-    """The main comparison (one row per configuration) and the triage row."""
-    configs = {name: c["overall"] for name, c in report["configs"].items()}
-    parts = [question_table(configs, "config")]
-    triage = report.get("triage")
-    if triage:
-        parts.append(triage_table({triage["config"]: triage["overall"]}, "triage"))
+    """The short terminal summary: product per set with intervals, the gap, triage, and the
+    configurations per set (↑/↓ better/worse than the product, ≈ within noise)."""
+    product = _product(report)
+    parts = [f"Product ({product}) per set, 95 % bootstrap intervals",
+             sets_table(report, "questions", product, TERMINAL_QUESTIONS)]
+    if report.get("gaps"):
+        parts += ["Gap (tune minus other set; ≈ within noise)", gap_table(report)]
+    if _sections(report, "triage", product):
+        parts += [f"Triage ({product})",
+                  sets_table(report, "triage", product, TERMINAL_TRIAGE)]
+    for set_name, configs in report["results"].items():
+        if len(configs) > 1:
+            parts += [f"Configurations on {set_name} (vs {product}: ↑ better, ↓ worse, "
+                      "≈ within noise)",
+                      config_table(report, set_name, TERMINAL_CONFIGS, ("wall",))]
+    retries = report.get("retries", {})
+    if retries.get("count"):
+        parts.append(f"HTTP retries (429/503): {retries['count']}, waited "
+                     f"{retries['waited_s']:.1f} s")
     return "\n\n".join(parts)
+
+
+def _breakdown_table(groups: Mapping[str, Mapping[str, Any]], first: str) -> str:
+    rows = [[name, fmt(m["counts"]["items"]),
+             *(fmt_estimate(m.get(c), c, interval=False) for c in BREAKDOWN_COLUMNS)]
+            for name, m in groups.items()]
+    return markdown_table([first, "n", *(METRICS[c].label for c in BREAKDOWN_COLUMNS)], rows)
 
 
 def _misses(items: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -120,95 +223,154 @@ def _misses(items: Sequence[Mapping[str, Any]]) -> list[str]:
     }
     lines = []
     for label, check in checks.items():
-        ids = [s["id"] for s in items if check(s)]
-        if ids:
-            lines.append(f"- {label} ({len(ids)}): {', '.join(ids)}")
+        hits = [s for s in items if check(s)]
+        open_ids = [str(s["id"]) for s in hits if not s.get("sealed")]
+        sealed = len(hits) - len(open_ids)
+        if hits:
+            shown = ", ".join(open_ids)
+            if sealed:
+                shown += f"{'; ' if open_ids else ''}{sealed} sealed item(s)"
+            lines.append(f"- {label} ({len(hits)}): {shown}")
     return lines
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
-    data = report["datasets"]
-    kinds = ", ".join(f"{kind} {count}" for kind, count in data["kinds"].items())
-    transports = ", ".join(f"{n}: {c['transport']}" for n, c in report["configs"].items())
+    product = _product(report)
+    options = report["options"]
     parts = [
         "# Woonzorgwijzer evaluation",
-        f"Set `{report['set']}`: {data['questions']} questions ({kinds}), {data['triage']} "
-        f"triage reports; top_k {report['top_k']}; {transports}; "
-        f"generated {report['generated_at']}.",
-        "## Questions per configuration",
-        question_table({n: c["overall"] for n, c in report["configs"].items()}, "config"),
+        f"Run `{report['run_id']}` ({report['generated_at']}); product configuration "
+        f"`{product}`; configurations {', '.join(options['configs'])}; top_k {options['top_k']}"
+        + (f"; first {options['limit']} items per set" if options.get("limit") else "") + ".",
+        "## Sets",
+        markdown_table(
+            ["set", "questions", "triage", "index", "files", "configuration order"],
+            [[name, fmt(info["questions"]), fmt(info["triage"]), info["index"],
+              ", ".join(info["files"]) or "–", " → ".join(info["order"])]
+             for name, info in report["sets"].items()]),
+        "## How this was measured",
+        f"- {report['method']['latency']}",
+        f"- {report['method']['uncertainty']}",
+        f"- HTTP retries on 429/503 (Retry-After): {report['retries']['count']}, waited "
+        f"{report['retries']['waited_s']:.1f} s.",
     ]
-    triage = report.get("triage")
-    if triage:
-        parts += [f"## Triage ({triage['config']})",
-                  triage_table({"all": triage["overall"], **triage["by_origin"]}, "items")]
-    parts.append("## Per question kind")
-    for name, config in report["configs"].items():
-        parts += [f"### {name}", question_table(config["by_kind"], "kind")]
-    if any(len(c["by_origin"]) > 1 for c in report["configs"].values()):
-        parts.append("## Per origin")
-        for name, config in report["configs"].items():
-            parts += [f"### {name}", question_table(config["by_origin"], "origin")]
+    for index, info in report.get("indexes", {}).items():
+        parts.append(f"- Index `{index}`: {info['status']} ({info['documents']} documents, "
+                     f"{info['chunks']} chunks, {info['seconds']:.1f} s, model {info['model']}).")
+    skipped = [f"- {s} / {c}: {summary['skipped']}" for s, configs in report["results"].items()
+               for c, summary in configs.items() if summary.get("skipped")]
+    if skipped:
+        parts += ["Skipped:", "\n".join(skipped)]
+    parts += [f"## Product ({product}) per set",
+              sets_table(report, "questions", product, [m.name for m in QUESTION_METRICS])]
+    if report.get("gaps"):
+        parts += ["## Gap", "Tune minus holdout and tune minus generalisation for the product "
+                  "(unpaired bootstrap; ≈ within noise).", gap_table(report)]
+    if _sections(report, "triage", product):
+        parts += [f"## Triage ({product}) per set",
+                  sets_table(report, "triage", product, [m.name for m in TRIAGE_METRICS])]
+    parts.append("## Configurations per set")
+    main = ("hit@1", "hit@5", "mrr", "key_fact_recall", "citation_precision",
+            "refusal_accuracy", "false_refusal_rate", "instrument_f1")
+    for set_name in report["results"]:
+        parts += [f"### {set_name}", config_table(report, set_name, main)]
+        if report.get("comparisons", {}).get(set_name):
+            parts += [f"Paired differences with {product} on the same items (95 %):",
+                      comparison_table(report, set_name, main)]
+    for title, key in (("Per question kind", "by_kind"), ("Per style tag", "by_style"),
+                       ("Per origin", "by_origin")):
+        sections = [(s, q[key]) for s, q in _sections(report, "questions", product).items()
+                    if q.get(key)]
+        if sections:
+            parts.append(f"## {title} ({product})")
+            for set_name, groups in sections:
+                parts += [f"### {set_name}", _breakdown_table(groups, key.split("_", 1)[1])]
     parts.append("## Latency per stage (ms)")
-    note = ("p50/p95 over the scored requests; *first request*: the unscored warm-up call "
-            "before them (model loading).")
-    if report["warm_cache"]:
-        note += (f" {', '.join(report['warm_cache'])} ran after the product configuration in "
-                 "the same process and may answer query embeddings from its cache: time them "
-                 "alone (`--config NAME`).")
-    parts.append(note)
-    headers = ["config", *_latency_headers(LATENCY_STAGES), "first request"]
-    rows = [[name, *_latency_cells(config["overall"], LATENCY_STAGES),
-             fmt(config["first_request"]["wall_ms"], 0)
-             + (f" ({config['first_request']['error'][:40]})"
-                if config["first_request"]["error"] else "")]
-            for name, config in report["configs"].items()]
-    if triage:
-        rows.append([f"triage ({triage['config']})",
-                     *_latency_cells(triage["overall"], LATENCY_STAGES), "–"])
-    parts.append(markdown_table(headers, rows))
+    rows = []
+    for set_name, configs in report["results"].items():
+        for config, summary in configs.items():
+            questions = (summary.get("questions") or {}).get("overall")
+            first = summary["first_request"]
+            rows.append([set_name, config, fmt(summary["position"] + 1),
+                         *_latency_cells(questions, LATENCY_STAGES),
+                         fmt(first["wall_ms"], 0) + (f" ({first['error'][:40]})"
+                                                     if first["error"] else ""),
+                         fmt(summary["retries"]["count"])])
+    parts.append(markdown_table(["set", "config", "ran", *_latency_headers(LATENCY_STAGES),
+                                 "first request", "retries"], rows))
     parts.append("## Items to inspect")
-    for name, items in report["items"].items():
-        parts += [f"### {name}", "\n".join(_misses(items)) or "- none"]
+    parts.append("Sealed sets (holdout, generalisation) are listed by count only: they measure "
+                 "the product and are not read item by item while changing it.")
+    by_block: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for item in report.get("items", []):
+        if item["type"] == "question":
+            by_block.setdefault((item["set"], item["config"]), []).append(item)
+    for (set_name, config), items in by_block.items():
+        parts += [f"### {set_name} / {config}", "\n".join(_misses(items)) or "- none"]
     parts += ["## Definitions", DEFINITIONS]
     return "\n\n".join(parts) + "\n"
 
 
 def render_chart(report: Mapping[str, Any], path: Path) -> None:
-    """Grouped bars of quality metrics and of latency, one colour per configuration."""
-    configs = list(report["configs"])
-    figure, (quality, speed) = plt.subplots(
-        2, 1, figsize=(12, 8), gridspec_kw={"height_ratios": [3, 2]}
-    )
+    """Per set: grouped bars of quality metrics (with 95 % intervals) per configuration;
+    last panel: p50 wall latency per set and configuration."""
+    set_names = [s for s, configs in report["results"].items()
+                 if any(c.get("questions") for c in configs.values())]
+    configs = list(report["options"]["configs"])
+    figure, axes = plt.subplots(len(set_names) + 1, 1, figsize=(12, 3.2 * (len(set_names) + 1)),
+                                squeeze=False)
     width = 0.8 / max(len(configs), 1)
-    for index, name in enumerate(configs):
-        overall = report["configs"][name]["overall"]
-        offsets = [i + index * width for i in range(len(CHART_METRICS))]
-        values = [overall.get(key) or 0.0 for _, key in CHART_METRICS]
-        quality.bar(offsets, values, width, label=name)
-        latency = overall.get("latency", {})
-        stages = [s for s in LATENCY_STAGES if s in latency]
-        speed.bar([LATENCY_STAGES.index(s) + index * width for s in stages],
-                  [latency[s]["p50"] or 0.0 for s in stages], width, label=name)
     centre = width * (len(configs) - 1) / 2
-    quality.set_xticks([i + centre for i in range(len(CHART_METRICS))],
-                       [label for label, _ in CHART_METRICS])
-    quality.set_ylim(0, 1.05)
-    quality.set_title(f"Question set '{report['set']}': quality per configuration")
-    quality.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
-    speed.set_xticks([i + centre for i in range(len(LATENCY_STAGES))], list(LATENCY_STAGES))
-    speed.set_ylabel("p50 latency (ms)")
-    speed.set_title("Latency per stage")
+    for row, set_name in enumerate(set_names):
+        axis = axes[row][0]
+        for index, config in enumerate(configs):
+            summary = (report["results"][set_name].get(config) or {}).get("questions")
+            if not summary:
+                continue
+            overall = summary["overall"]
+            values: list[float] = []
+            errors: list[list[float]] = [[], []]
+            for name in CHART_METRICS:
+                entry = overall.get(name) or {}
+                value = entry.get("value") or 0.0
+                values.append(value)
+                errors[0].append(max(0.0, value - (entry.get("low") or value)))
+                errors[1].append(max(0.0, (entry.get("high") or value) - value))
+            axis.bar([i + index * width for i in range(len(CHART_METRICS))], values, width,
+                     yerr=errors, capsize=2, label=config)
+        axis.set_xticks([i + centre for i in range(len(CHART_METRICS))],
+                        [METRICS[m].label for m in CHART_METRICS])
+        axis.set_ylim(0, 1.05)
+        axis.set_title(f"{set_name}: quality per configuration (95 % bootstrap intervals)")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    speed = axes[-1][0]
+    for index, config in enumerate(configs):
+        values = []
+        for set_name in set_names:
+            summary = (report["results"][set_name].get(config) or {}).get("questions") or {}
+            wall = summary.get("overall", {}).get("latency", {}).get("wall", {})
+            values.append(wall.get("p50") or 0.0)
+        speed.bar([i + index * width for i in range(len(set_names))], values, width,
+                  label=config)
+    speed.set_xticks([i + centre for i in range(len(set_names))], set_names)
+    speed.set_ylabel("p50 wall latency (ms)")
+    speed.set_title("Latency (cold per configuration)")
+    speed.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
-def write_reports(report: Mapping[str, Any], out_dir: Path) -> list[Path]:
-    """latest.json, latest.md and latest.png in `out_dir`."""
+def write_reports(report: Mapping[str, Any], out_dir: Path, record: bool = True) -> list[Path]:
+    """latest.json, latest.md and latest.png in `out_dir`, and the run record under
+    out_dir/runs/<run id>/ (items.jsonl, summary.json)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path, png_path = (out_dir / f"latest.{ext}" for ext in ("json", "md", "png"))
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(summary_of(report), indent=2, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
     md_path.write_text(render_markdown(report), encoding="utf-8")
     render_chart(report, png_path)
-    return [json_path, md_path, png_path]
+    paths = [json_path, md_path, png_path]
+    if record:
+        paths.append(write_run(report, out_dir / "runs"))
+    return paths

@@ -1,29 +1,45 @@
-"""Run the question and triage sets through each configuration and build the report.
+"""Run the evaluation sets through each configuration and build the report.
 
-Every configuration is reached through HTTP requests to the same API contract: in
-process via FastAPI's TestClient (the default) or over the network with httpx against
-a running server. The request and scoring code is identical for both.
+Every configuration is reached through the same HTTP API contract: in process via
+FastAPI's TestClient (the default) or over the network with httpx against a running
+server. Per set, the configurations run in a seeded random order, and each is measured
+cold on its own questions: a few unscored warm-up requests (model loading), then the
+shared query-embedding cache is cleared, then the set's questions. Triage runs for the product
+only and writes to a temporary SQLite, never the help desk's queue.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from evals.datasets import KINDS, QuestionItem, TriageItem, load_questions, load_triage
+from evals.client import Client, RetryPolicy, call
+from evals.datasets import (
+    GENERALISATION_INDEX,
+    KINDS,
+    STYLES,
+    EvalSet,
+    QuestionItem,
+    TriageItem,
+    resolve_sets,
+)
+from evals.documents import Layout, generalisation_documents
 from evals.metrics import PersonalData, extract_personal_data
 from evals.scoring import (
+    METRICS,
+    QUESTION_METRICS,
     Score,
     aggregate_questions,
     aggregate_triage,
@@ -31,6 +47,7 @@ from evals.scoring import (
     score_question,
     score_triage,
 )
+from evals.stats import RESAMPLES, SEED, paired_bootstrap, unpaired_difference
 
 log = logging.getLogger("evals")
 
@@ -39,171 +56,157 @@ PRODUCT_MODES = ("bm25", "dense", "hybrid")
 BASELINE = "naive-langchain"
 CONFIGS = (*PRODUCT_MODES, BASELINE)
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
-WARMUP = {"question": "Wat is wonen met zorg?", "history": [], "top_k": 1}
-
-AppFactory = Callable[[str], FastAPI]
-
-
-class Response(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def text(self) -> str: ...
-
-    def json(self) -> Any: ...
-
-
-class Client(Protocol):
-    """What the runner needs of httpx.Client and of Starlette's TestClient (an httpx2 one)."""
-
-    def request(self, method: str, url: str, *, json: Any = None) -> Response: ...
-
-
-@dataclass
-class RunOptions:
-    question_set: str = "dev"
-    configs: Sequence[str] = CONFIGS
-    base_url: str | None = None
-    top_k: int = 5
-    limit: int | None = None
-    timeout_s: float = 120.0
-
-
-@dataclass
-class Exchange:
-    """One request: the JSON body on success, otherwise the error, and the wall time."""
-
-    response: dict[str, Any] | None
-    wall_ms: float
-    error: str | None = None
-
-
-@dataclass
-class ConfigRun:
-    name: str
-    transport: str
-    warmup: Exchange
-    questions: list[Score] = field(default_factory=list)
-    triage: list[Score] = field(default_factory=list)
+# unscored requests before each configuration's questions, one per path a question can take
+# (short, long with context, follow-up), so lazy loading is not billed to the first item
+WARMUPS = (
+    {"question": "Wat is wonen met zorg?", "history": [], "top_k": 1},
+    {"question": "Onze gemeente werkt met corporaties en zorgaanbieders aan een woonzorgvisie. "
+                 "Hoe komen we van die visie tot afspraken en uitvoering, en wie doet wat?",
+     "history": [], "top_k": 5},
+    {"question": "En hoe lang duurt dat meestal?",
+     "history": [{"role": "user", "content": "Wat is een woonzorgvisie?"},
+                 {"role": "assistant", "content": "Een visie op wonen en zorg in de gemeente."}],
+     "top_k": 5},
+)
+GAP_METRICS = ("hit@1", "key_fact_recall")
 
 
 class ConfigError(ValueError):
     """Options that cannot be run as given."""
 
 
+class Apps(Protocol):
+    """Where the in-process configurations come from, and how to make them cold."""
+
+    def app(self, config: str, index: str) -> FastAPI: ...
+
+    def clear_caches(self) -> None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class FactoryApps:
+    """Apps from a plain factory (tests, tune sweeps); `clear` empties whatever caches the
+    factory's apps share."""
+
+    factory: Callable[[str, str], FastAPI]
+    clear: Callable[[], None] = lambda: None
+
+    def app(self, config: str, index: str) -> FastAPI:
+        return self.factory(config, index)
+
+    def clear_caches(self) -> None:
+        self.clear()
+
+    def describe(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class RunOptions:
+    sets: Sequence[str] = ("tune",)
+    configs: Sequence[str] = CONFIGS
+    base_url: str | None = None
+    top_k: int = 5
+    limit: int | None = None
+    timeout_s: float = 120.0
+    seed: int = SEED
+    order: str = "seeded"  # "seeded": shuffled per set with the seed; "given": as listed
+    resamples: int = RESAMPLES
+    http_triage: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cache_dir: Path | None = None
+
+
+@dataclass
+class Block:
+    """One configuration on one set."""
+
+    set_name: str
+    config: str
+    transport: str
+    position: int
+    warmup_ms: float | None = None
+    warmup_error: str | None = None
+    questions: list[Score] = field(default_factory=list)
+    triage: list[Score] = field(default_factory=list)
+    retries: int = 0
+    waited_s: float = 0.0
+    seconds: float = 0.0
+    skipped: str | None = None
+
+
 def check_options(options: RunOptions) -> None:
     unknown = sorted(set(options.configs) - set(CONFIGS))
     if unknown:
         raise ConfigError(f"unknown configuration(s): {', '.join(unknown)}")
+    if not options.configs:
+        raise ConfigError("no configuration to run")
     if options.base_url and set(options.configs) & {"bm25", "dense"}:
         raise ConfigError("with --base-url only the server's own configuration (hybrid) "
-                         "and the in-process naive-langchain baseline can run")
+                          "and the in-process naive-langchain baseline can run")
+    if options.order not in ("seeded", "given"):
+        raise ConfigError("order is 'seeded' or 'given'")
 
 
-def ensure_index(settings: Any) -> None:
-    """Build the index once when none exists, so a fresh checkout can be evaluated."""
-    from assistant.store import read_pointer
-
-    if read_pointer(settings) is None:
-        from ingest.pipeline import run_ingest
-
-        log.info("no index found under %s: running ingest", settings.index_root)
-        report = run_ingest(settings)
-        if report.status == "failed":
-            raise RuntimeError(f"ingest failed: {report.error}")
-
-
-def default_app_factory(workdir: Path) -> AppFactory:
-    """Apps for the real product (one per retrieval mode) and for the naive baseline.
-
-    The product keeps triage reports in SQLite; the evaluation writes them to `workdir`
-    so evaluation reports never end up in the help desk's real queue."""
-
-    def build(config: str) -> FastAPI:
-        from assistant.config import Settings
-
-        if config == BASELINE:
-            from evals.baseline import create_app as create_baseline_app
-            from evals.baseline import huggingface_embeddings
-
-            settings = Settings()
-            return create_baseline_app(
-                settings.corpus_dir, huggingface_embeddings(settings.embedding_model)
-            )
-        from assistant.api import create_app
-
-        settings = Settings(retrieval_mode=cast(Any, config),
-                            sqlite_path=workdir / f"evals-{config}.sqlite")
-        ensure_index(settings)
-        return create_app(settings)
-
-    return build
+def config_order(configs: Sequence[str], set_name: str, seed: int, mode: str = "seeded"
+                 ) -> list[str]:
+    """The order configurations run in on one set: a seeded shuffle per set, so no
+    configuration is systematically first (cold) or last (warm)."""
+    order = list(configs)
+    if mode == "seeded":
+        random.Random(f"{seed}:{set_name}").shuffle(order)
+    return order
 
 
 @contextmanager
-def open_client(
-    config: str, options: RunOptions, app_factory: AppFactory
-) -> Iterator[tuple[Client, str]]:
+def open_client(config: str, index: str, options: RunOptions, apps: Apps
+                ) -> Iterator[tuple[Client, str]]:
     """An HTTP client for the configuration and how it is reached ("http" or "in-process")."""
     if options.base_url and config in PRODUCT_MODES:
         with httpx.Client(base_url=options.base_url, timeout=options.timeout_s) as client:
             yield client, "http"
         return
-    app = app_factory(config)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client, "in-process"
+    with TestClient(apps.app(config, index), raise_server_exceptions=False) as test_client:
+        yield test_client, "in-process"
 
 
-def call(client: Client, method: str, url: str, body: dict[str, Any] | None = None) -> Exchange:
-    started = time.perf_counter()
-    try:
-        response = client.request(method, url, json=body)
-    except (httpx.HTTPError, OSError) as exc:
-        wall_ms = (time.perf_counter() - started) * 1000
-        return Exchange(None, wall_ms, f"{type(exc).__name__}: {exc}")
-    wall_ms = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        return Exchange(None, wall_ms, f"HTTP {response.status_code}: {response.text[:200]}")
-    try:
-        payload = response.json()
-    except ValueError:
-        return Exchange(None, wall_ms, "response is not JSON")
-    if not isinstance(payload, dict):
-        return Exchange(None, wall_ms, "response is not a JSON object")
-    return Exchange(payload, wall_ms)
-
-
-def fetch_texts(client: Client, doc_ids: set[str]) -> dict[str, str | None]:
+def fetch_texts(client: Client, doc_ids: set[str], options: RunOptions) -> dict[str, str | None]:
     """Document texts the citations point into (None where the API does not serve one)."""
     texts: dict[str, str | None] = {}
     for doc_id in sorted(doc_ids):
-        exchange = call(client, "GET", f"/api/documents/{doc_id}")
+        exchange = call(client, "GET", f"/api/documents/{doc_id}", policy=options.retry)
         text = (exchange.response or {}).get("text")
         texts[doc_id] = text if isinstance(text, str) else None
     return texts
 
 
-def ask_all(client: Client, items: Sequence[QuestionItem], top_k: int) -> list[Score]:
+def ask_all(client: Client, items: Sequence[QuestionItem], options: RunOptions,
+            block: Block) -> list[Score]:
     exchanges = [
         call(client, "POST", "/api/ask",
-             {"question": item.question, "history": list(item.history), "top_k": top_k})
+             {"question": item.question, "history": list(item.history), "top_k": options.top_k},
+             policy=options.retry)
         for item in items
     ]
+    block.retries += sum(e.retries for e in exchanges)
+    block.waited_s += sum(e.waited_s for e in exchanges)
     doc_ids = {
         str(citation.get("doc_id"))
         for exchange in exchanges
         for citation in (exchange.response or {}).get("citations") or []
         if isinstance(citation, dict)
     }
-    texts = fetch_texts(client, doc_ids)
+    texts = fetch_texts(client, doc_ids, options)
     return [
         score_question(item, exchange.response, texts, exchange.wall_ms, exchange.error)
         for item, exchange in zip(items, exchanges, strict=True)
     ]
 
 
-def triage_all(client: Client, items: Sequence[TriageItem]) -> list[Score]:
+def triage_all(client: Client, items: Sequence[TriageItem], options: RunOptions,
+               block: Block) -> list[Score]:
     """Triage every report; leaks count personal data of any report in the set, since
     an earlier report may resurface in a later response's `similar` list."""
     personal_data: set[PersonalData] = set()
@@ -211,78 +214,241 @@ def triage_all(client: Client, items: Sequence[TriageItem]) -> list[Score]:
         personal_data |= extract_personal_data(item.report)
     scores = []
     for item in items:
-        exchange = call(client, "POST", "/api/triage", {"report": item.report})
+        exchange = call(client, "POST", "/api/triage", {"report": item.report},
+                        policy=options.retry)
+        block.retries += exchange.retries
+        block.waited_s += exchange.waited_s
         scores.append(score_triage(item, exchange.response, personal_data, exchange.wall_ms,
                                    exchange.error))
     return scores
 
 
-def _ordered_by_kind(groups: dict[str, Any]) -> dict[str, Any]:
-    return {kind: groups[kind] for kind in (*KINDS, *sorted(groups)) if kind in groups}
+def missing_suite_documents(client: Client, layout: Layout, options: RunOptions) -> list[str]:
+    """Generalisation documents a running server does not serve (it was ingested without)."""
+    missing = []
+    for document in generalisation_documents(layout):
+        exchange = call(client, "GET", f"/api/documents/{document.doc_id}", policy=options.retry)
+        if exchange.response is None:
+            missing.append(document.doc_id)
+    return missing
 
 
-def build_report(runs: Sequence[ConfigRun], options: RunOptions,
-                 questions: Sequence[QuestionItem], triage: Sequence[TriageItem]) -> dict[str, Any]:
-    """The full report: overall, per-kind and per-origin metrics plus every item's scores."""
-    triage_run = next((run for run in runs if run.triage), None)
+def run_block(eval_set: EvalSet, config: str, position: int, options: RunOptions, apps: Apps,
+              layout: Layout) -> Block:
+    started = time.perf_counter()
+    questions = eval_set.questions[:options.limit]
+    triage = eval_set.triage[:options.limit] if config == PRODUCT else []
+    with open_client(config, eval_set.index, options, apps) as (client, transport):
+        block = Block(eval_set.name, config, transport, position)
+        if transport == "http" and eval_set.index == GENERALISATION_INDEX:
+            missing = missing_suite_documents(client, layout, options)
+            if missing:
+                block.skipped = (f"the server does not serve the suite's documents "
+                                 f"({', '.join(missing)}): ingest corpus/ and "
+                                 "evals/generalisation/documents/ there to score this set")
+                return block
+        # the warm-up loads models and indexes; its time is reported as the cold start and
+        # its cached query vectors are forgotten with the rest
+        warmups = [call(client, "POST", "/api/ask", body, policy=options.retry)
+                   for body in WARMUPS]
+        block.warmup_ms = sum(w.wall_ms for w in warmups)
+        block.warmup_error = next((w.error for w in warmups if w.error), None)
+        apps.clear_caches()
+        block.questions = ask_all(client, questions, options, block)
+        if triage and (transport == "in-process" or options.http_triage):
+            block.triage = triage_all(client, triage, options, block)
+    if triage and transport == "http" and not options.http_triage:
+        # over HTTP the reports would land in the server's real queue
+        local_options = replace(options, base_url=None)
+        with open_client(PRODUCT, eval_set.index, local_options, apps) as (local, _):
+            block.triage = triage_all(local, triage, options, block)
+    block.seconds = time.perf_counter() - started
+    log.info("%s / %s (%s): %d questions, %d reports in %.1f s", eval_set.name, config,
+             block.transport, len(block.questions), len(block.triage), block.seconds)
+    return block
+
+
+def _ordered(groups: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    return {name: groups[name] for name in (*order, *sorted(groups)) if name in groups}
+
+
+def _metric_arrays(scores: Sequence[Score], name: str) -> tuple[list[float], list[float]]:
+    parts = [METRICS[name].parts(s) for s in scores]
+    return [p[0] for p in parts], [p[1] for p in parts]
+
+
+def paired(scores_a: Sequence[Score], scores_b: Sequence[Score], name: str, options: RunOptions
+           ) -> dict[str, Any]:
+    """B − A on the items both have (matched by id), paired bootstrap."""
+    by_id = {s["id"]: s for s in scores_b}
+    common = [(s, by_id[s["id"]]) for s in scores_a if s["id"] in by_id]
+    num_a, den_a = _metric_arrays([a for a, _ in common], name)
+    num_b, den_b = _metric_arrays([b for _, b in common], name)
+    return paired_bootstrap(num_a, den_a, num_b, den_b, METRICS[name].kind, options.resamples,
+                            options.seed).as_dict()
+
+
+def _block_summary(block: Block, options: RunOptions) -> dict[str, Any]:
+    kw: dict[str, Any] = {"resamples": options.resamples, "seed": options.seed}
+    summary: dict[str, Any] = {
+        "transport": block.transport, "position": block.position, "skipped": block.skipped,
+        "first_request": {"wall_ms": block.warmup_ms, "error": block.warmup_error},
+        "retries": {"count": block.retries, "waited_s": round(block.waited_s, 3)},
+        "seconds": round(block.seconds, 2),
+        "questions": None, "triage": None,
+    }
+    if block.questions:
+        summary["questions"] = {
+            "overall": aggregate_questions(block.questions, **kw),
+            "by_kind": _ordered(breakdown(block.questions, "kind", aggregate_questions), KINDS),
+            "by_style": _ordered(breakdown([s for s in block.questions if s["style"]], "style",
+                                           aggregate_questions), STYLES),
+            "by_origin": breakdown(block.questions, "origin", aggregate_questions),
+        }
+    if block.triage:
+        summary["triage"] = {
+            "overall": aggregate_triage(block.triage, **kw),
+            "by_origin": breakdown(block.triage, "origin", aggregate_triage),
+            "by_style": breakdown([s for s in block.triage if s["style"]], "style",
+                                  aggregate_triage),
+        }
+    return summary
+
+
+def gaps(blocks: Mapping[tuple[str, str], Block], options: RunOptions) -> dict[str, Any]:
+    """tune − holdout and tune − generalisation for the product (independent item sets)."""
+    result: dict[str, Any] = {}
+    tune = blocks.get(("tune", PRODUCT))
+    for other in ("holdout", "generalisation"):
+        block = blocks.get((other, PRODUCT))
+        if tune is None or block is None or not tune.questions or not block.questions:
+            continue
+        entry = {}
+        for name in GAP_METRICS:
+            num_t, den_t = _metric_arrays(tune.questions, name)
+            num_o, den_o = _metric_arrays(block.questions, name)
+            entry[name] = unpaired_difference(num_o, den_o, num_t, den_t, METRICS[name].kind,
+                                              options.resamples, options.seed).as_dict()
+        result[f"tune − {other}"] = entry
+    return result
+
+
+def _set_info(eval_set: EvalSet, order: Sequence[str], options: RunOptions) -> dict[str, Any]:
+    questions = eval_set.questions[:options.limit]
     kinds: dict[str, int] = {}
+    styles: dict[str, int] = {}
     for item in questions:
         kinds[item.kind] = kinds.get(item.kind, 0) + 1
+        for tag in item.style:
+            styles[tag] = styles.get(tag, 0) + 1
     return {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "set": options.question_set,
-        "top_k": options.top_k,
-        "base_url": options.base_url,
-        "warm_cache": [
-            run.name for run in runs
-            if run.transport == "in-process" and run.name in PRODUCT_MODES and run.name != PRODUCT
-            and any(other.name == PRODUCT and other.transport == "in-process" for other in runs)
-        ],
-        "datasets": {"questions": len(questions), "triage": len(triage),
-                     "kinds": _ordered_by_kind(kinds)},
-        "configs": {
-            run.name: {
-                "transport": run.transport,
-                "first_request": {"wall_ms": run.warmup.wall_ms, "error": run.warmup.error},
-                "overall": aggregate_questions(run.questions),
-                "by_kind": _ordered_by_kind(breakdown(run.questions, "kind", aggregate_questions)),
-                "by_origin": breakdown(run.questions, "origin", aggregate_questions),
-            }
-            for run in runs
-        },
-        "triage": None if triage_run is None else {
-            "config": triage_run.name,
-            "overall": aggregate_triage(triage_run.triage),
-            "by_origin": breakdown(triage_run.triage, "origin", aggregate_triage),
-        },
-        "items": {run.name: run.questions for run in runs},
-        "triage_items": [] if triage_run is None else triage_run.triage,
+        "questions": len(questions), "triage": len(eval_set.triage[:options.limit]),
+        "index": eval_set.index, "files": eval_set.files, "sealed": eval_set.sealed,
+        "kinds": _ordered(kinds, KINDS), "styles": _ordered(styles, STYLES),
+        "order": list(order),
     }
 
 
-def run_evaluation(options: RunOptions, app_factory: AppFactory | None = None) -> dict[str, Any]:
-    """Evaluate every configuration in `options`; triage runs once, for the product."""
+def latency_method(options: RunOptions) -> str:
+    where = (f"over HTTP to {options.base_url} (naive-langchain in-process)"
+             if options.base_url else "in-process through FastAPI's TestClient (no network)")
+    return (
+        f"Latency is measured {where}. Per set the configurations run in a seeded random "
+        f"order (seed {options.seed}; see 'order'); before each configuration's questions one "
+        "unscored warm-up requests are sent (model and index loading; their total is reported "
+        "as 'first request') and then the shared query-embedding cache is cleared, so every "
+        "configuration embeds its own questions cold and none profits from another's run. "
+        "p50/p95 over the scored requests: server stages from `timings_ms`, `wall` measured "
+        "by the client for the attempt that produced the response (rate-limit waits are "
+        "counted under retries, not in latency)."
+    )
+
+
+def uncertainty_method(options: RunOptions) -> str:
+    return (
+        f"95 % intervals: percentile bootstrap over items ({options.resamples} resamples, "
+        f"seed {options.seed}); configurations are compared with the product on the same "
+        "items by a paired bootstrap (and an exact sign test on the items that changed); the "
+        "gap between two sets by an unpaired bootstrap. A difference whose interval includes "
+        "0 is shown as within noise (≈)."
+    )
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def build_report(blocks: Sequence[Block], sets: Sequence[EvalSet],
+                 orders: Mapping[str, Sequence[str]], options: RunOptions, run_id: str,
+                 apps_info: Mapping[str, Any]) -> dict[str, Any]:
+    by_key = {(b.set_name, b.config): b for b in blocks}
+    results: dict[str, dict[str, Any]] = {}
+    comparisons: dict[str, dict[str, Any]] = {}
+    for eval_set in sets:
+        results[eval_set.name] = {
+            config: _block_summary(by_key[(eval_set.name, config)], options)
+            for config in options.configs if (eval_set.name, config) in by_key
+        }
+        product = by_key.get((eval_set.name, PRODUCT))
+        if product is None or not product.questions:
+            continue
+        comparisons[eval_set.name] = {
+            config: {m.name: paired(product.questions, block.questions, m.name, options)
+                     for m in QUESTION_METRICS}
+            for config in options.configs
+            if config != PRODUCT and (block := by_key.get((eval_set.name, config)))
+            and block.questions
+        }
+    items = [
+        {"set": b.set_name, "config": b.config, "type": "question", **score}
+        for b in blocks for score in b.questions
+    ] + [
+        {"set": b.set_name, "config": b.config, "type": "triage", **score}
+        for b in blocks for score in b.triage
+    ]
+    return {
+        "run_id": run_id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "product": PRODUCT,
+        "options": {"sets": list(options.sets), "configs": list(options.configs),
+                    "top_k": options.top_k, "base_url": options.base_url,
+                    "limit": options.limit, "seed": options.seed, "order": options.order,
+                    "resamples": options.resamples},
+        "method": {"latency": latency_method(options),
+                   "uncertainty": uncertainty_method(options)},
+        "sets": {s.name: _set_info(s, orders[s.name], options) for s in sets},
+        "indexes": dict(apps_info),
+        "results": results,
+        "comparisons": comparisons,
+        "gaps": gaps(by_key, options),
+        "retries": {"count": sum(b.retries for b in blocks),
+                    "waited_s": round(sum(b.waited_s for b in blocks), 3)},
+        "items": items,
+    }
+
+
+def run_evaluation(options: RunOptions, apps: Apps | None = None,
+                   layout: Layout | None = None) -> dict[str, Any]:
+    """Evaluate every configuration in `options` on every set; triage for the product."""
     check_options(options)
-    questions = load_questions(options.question_set)[:options.limit]
-    triage = load_triage(options.question_set)[:options.limit]
-    runs: list[ConfigRun] = []
-    # the product runs first: product modes share one process-wide query-embedding cache,
-    # so a mode evaluated after another answers the same questions from memory
-    order = sorted(options.configs, key=lambda config: config != PRODUCT)
+    layout = layout or Layout()
+    run_id = new_run_id()
+    sets = resolve_sets(options.sets, layout)
+    blocks: list[Block] = []
+    orders: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="evals-") as workdir:
-        factory = app_factory or default_app_factory(Path(workdir))
-        for config in order:
-            started = time.perf_counter()
-            with open_client(config, options, factory) as (client, transport):
-                # one unscored request first: model loading must not count as (or time
-                # out) the first question; its time is reported as the cold start
-                warmup = call(client, "POST", "/api/ask", WARMUP)
-                scores = ask_all(client, questions, options.top_k)
-                run = ConfigRun(config, transport, warmup, scores)
-                if config == PRODUCT:
-                    run.triage = triage_all(client, triage)
-            log.info("%s (%s): %d questions, %d reports in %.1f s", config, transport,
-                     len(run.questions), len(run.triage), time.perf_counter() - started)
-            runs.append(run)
-    runs.sort(key=lambda run: list(options.configs).index(run.name))
-    return build_report(runs, options, questions, triage)
+        if apps is None:
+            from evals.indexes import DefaultApps
+
+            apps = DefaultApps(layout, Path(workdir), options.cache_dir)
+        for eval_set in sets:
+            orders[eval_set.name] = config_order(options.configs, eval_set.name, options.seed,
+                                                 options.order)
+            if not eval_set.questions and not eval_set.triage:
+                log.warning("set %s has no items: skipped", eval_set.name)
+                continue
+            for position, config in enumerate(orders[eval_set.name]):
+                blocks.append(run_block(eval_set, config, position, options, apps, layout))
+        info = apps.describe()
+    return build_report(blocks, sets, orders, options, run_id, info)
+

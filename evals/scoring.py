@@ -1,9 +1,12 @@
 """Turn one response into per-item scores, and pool item scores into group metrics.
 
-Per-item rates (hit@k, MRR, nDCG, citation recall, key facts) are averaged over the
-items they apply to (macro); counts that live below the item level (citations for the
-verbatim rate, cited sentences for precision, instrument and theme ids) are pooled
-first (micro), so one item with many citations weighs accordingly.
+Every group metric is defined once, in QUESTION_METRICS / TRIAGE_METRICS, as a numerator
+and denominator per item: per-item rates (hit@k, MRR, nDCG, citation recall, key facts)
+are averaged over the items they apply to (macro); counts below the item level
+(citations for the verbatim rate, cited sentences for precision, instrument and theme
+ids) are pooled (micro), so one item with many citations weighs accordingly. The point
+value, its bootstrap interval (evals/stats.py) and the per-item value in run records and
+diffs all come from the same definition.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from evals.datasets import QuestionItem, TriageItem
 from evals.metrics import (
     PersonalData,
-    Ratio,
-    SetCounts,
     citation_precision,
     citation_recall,
     hit_at_k,
@@ -31,13 +33,91 @@ from evals.metrics import (
     set_counts,
     support_recall,
 )
+from evals.stats import RESAMPLES, SEED, Estimate, bootstrap
+from evals.stats import point as stats_point
 
 Score = dict[str, Any]
+Row = Mapping[str, Any]
 STAGES = ("retrieve", "answer", "total", "wall")
-MEAN_METRICS = {
-    "hit@1": "hit@1", "hit@3": "hit@3", "hit@5": "hit@5", "mrr": "rr", "ndcg@10": "ndcg@10",
-    "citation_recall": "citation_recall", "key_fact_recall": "key_fact_recall",
-}
+ANSWER_CHARS = 4000
+QUOTE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A group metric: Σ num / Σ den over items (or Σ num for kind "sum")."""
+
+    name: str
+    label: str
+    parts: Callable[[Row], tuple[float, float]]
+    higher_is_better: bool = True
+    kind: str = "ratio"
+
+    def item_value(self, score: Row) -> float | None:
+        num, den = self.parts(score)
+        if self.kind == "sum":
+            return float(num)
+        return num / den if den else None
+
+
+def _mean(key: str) -> Callable[[Row], tuple[float, float]]:
+    return lambda s: (float(s[key]), 1.0) if s.get(key) is not None else (0.0, 0.0)
+
+
+def _pooled(key: str) -> Callable[[Row], tuple[float, float]]:
+    return lambda s: (float(s[key][0]), float(s[key][1]))
+
+
+def _when(condition: Callable[[Row], bool], value: Callable[[Row], bool]
+          ) -> Callable[[Row], tuple[float, float]]:
+    return lambda s: (float(value(s)), 1.0) if condition(s) else (0.0, 0.0)
+
+
+def _counts(key: str, which: str) -> Callable[[Row], tuple[float, float]]:
+    def parts(s: Row) -> tuple[float, float]:
+        tp, fp, fn = (float(s[key][k]) for k in ("tp", "fp", "fn"))
+        return {"precision": (tp, tp + fp), "recall": (tp, tp + fn),
+                "f1": (2 * tp, 2 * tp + fp + fn)}[which]
+    return parts
+
+
+QUESTION_METRICS = (
+    Metric("hit@1", "hit@1", _mean("hit@1")),
+    Metric("hit@3", "hit@3", _mean("hit@3")),
+    Metric("hit@5", "hit@5", _mean("hit@5")),
+    Metric("mrr", "MRR", _mean("rr")),
+    Metric("ndcg@10", "nDCG@10", _mean("ndcg@10")),
+    Metric("citation_recall", "cit. recall", _mean("citation_recall")),
+    Metric("citation_precision", "cit. precision", _pooled("citation_precision")),
+    Metric("verbatim_rate", "verbatim", _pooled("verbatim")),
+    Metric("key_fact_recall", "key facts", _mean("key_fact_recall")),
+    Metric("refusal_accuracy", "refusal acc.",
+           _when(lambda s: not s["expected_answerable"], lambda s: s["refused"])),
+    Metric("false_refusal_rate", "false refusal",
+           _when(lambda s: s["expected_answerable"], lambda s: s["refused"]),
+           higher_is_better=False),
+    Metric("instrument_precision", "instr. P", _counts("instruments", "precision")),
+    Metric("instrument_recall", "instr. R", _counts("instruments", "recall")),
+    Metric("instrument_f1", "instr. F1", _counts("instruments", "f1")),
+)
+TRIAGE_METRICS = (
+    Metric("theme_precision", "theme P", _counts("themes", "precision")),
+    Metric("theme_recall", "theme R", _counts("themes", "recall")),
+    Metric("theme_f1", "theme F1", _counts("themes", "f1")),
+    Metric("fase_accuracy", "fase acc.", _when(lambda s: True, lambda s: s["fase_correct"])),
+    Metric("support_recall", "support R",
+           lambda s: (float(s["support"]["found"]), float(s["support"]["expected"]))),
+    Metric("urgent_accuracy", "urgent acc.",
+           _when(lambda s: True, lambda s: s["urgent_predicted"] == s["urgent_expected"])),
+    Metric("urgent_recall", "urgent R",
+           _when(lambda s: s["urgent_expected"], lambda s: s["urgent_predicted"])),
+    Metric("false_urgent_rate", "false urgent",
+           _when(lambda s: not s["urgent_expected"], lambda s: s["urgent_predicted"]),
+           higher_is_better=False),
+    Metric("pii_leaks", "PII leaks", lambda s: (float(bool(s["leak_kinds"])), 1.0),
+           higher_is_better=False, kind="sum"),
+)
+METRICS = {m.name: m for m in (*QUESTION_METRICS, *TRIAGE_METRICS)}
 
 
 def _timings(response: Mapping[str, Any] | None, wall_ms: float | None) -> dict[str, float]:
@@ -70,10 +150,15 @@ def score_question(
     answer = str(response.get("answer") or "")
     answerable = response.get("answerable") if response else None
     score: Score = {
-        "id": item.id, "kind": item.kind, "origin": item.origin,
+        "id": item.id, "kind": item.kind, "origin": item.origin, "style": list(item.style),
+        "sealed": item.sealed, "question": item.question,
+        "history": [dict(turn) for turn in item.history],
         "expected_answerable": item.answerable, "answerable": answerable,
-        "refused": refused(answerable), "error": error, "answer": answer[:500],
+        "refused": refused(answerable), "error": error, "answer": answer[:ANSWER_CHARS],
         "cited_docs": [c.get("doc_id") for c in citations],
+        "citations": [{"n": c.get("n"), "doc_id": c.get("doc_id"), "start": c.get("start"),
+                       "end": c.get("end"), "quote": str(c.get("quote", ""))[:QUOTE_CHARS]}
+                      for c in citations],
         "timings": _timings(response, wall_ms),
     }
     if item.answerable and item.gold_quotes:
@@ -103,8 +188,9 @@ def score_question(
         if isinstance(i, Mapping) and i.get("fits")
     })
     counts = set_counts(predicted, item.expected_instruments)
-    score["instruments"] = {"predicted": predicted, "tp": counts.tp, "fp": counts.fp,
-                            "fn": counts.fn}
+    score["instruments"] = {"predicted": predicted, "expected": list(item.expected_instruments),
+                            "tp": counts.tp, "fp": counts.fp, "fn": counts.fn}
+    score["metrics"] = item_metrics(score, QUESTION_METRICS)
     return score
 
 
@@ -115,7 +201,10 @@ def score_triage(
     wall_ms: float | None = None,
     error: str | None = None,
 ) -> Score:
-    """Scores of one triage; leaks are checked over the whole serialised response."""
+    """Scores of one triage; leaks are checked over the whole serialised response.
+
+    The report text is kept for the run record unless it holds personal data; then the
+    product's redacted version stands in for it."""
     response = response or {}
     themes = sorted({str(t.get("id")) for t in response.get("themes") or []
                      if isinstance(t, Mapping)})
@@ -125,20 +214,35 @@ def score_triage(
     found = support_recall(support, item.expected_support)
     output = json.dumps(response, ensure_ascii=False) if response else ""
     leak_kinds = leaked(output, personal_data)
-    return {
-        "id": item.id, "origin": item.origin, "error": error,
-        "themes": {"predicted": themes, "tp": counts.tp, "fp": counts.fp, "fn": counts.fn},
-        "fase": response.get("fase"), "fase_correct": response.get("fase") == item.fase,
-        "support": {"predicted": support, "found": found.hits, "expected": found.total},
-        "urgent_correct": bool(response.get("urgent")) == item.urgent if response else False,
+    shown = item.report if not item.contains_pii else str(
+        response.get("redacted_report") or "[persoonsgegevens: zie het gegevensbestand]")
+    score: Score = {
+        "id": item.id, "kind": "triage", "origin": item.origin, "style": list(item.style),
+        "sealed": item.sealed, "report": shown, "error": error,
+        "themes": {"predicted": themes, "expected": list(item.themes), "tp": counts.tp,
+                   "fp": counts.fp, "fn": counts.fn},
+        "fase": response.get("fase"), "fase_expected": item.fase,
+        "fase_correct": response.get("fase") == item.fase,
+        "support": {"predicted": support, "expected_ids": list(item.expected_support),
+                    "found": found.hits, "expected": found.total},
+        "urgent_predicted": bool(response.get("urgent")) if response else False,
+        "urgent_expected": item.urgent,
         "leak_kinds": sorted(leak_kinds),
         "timings": _timings(response, wall_ms),
     }
+    score["metrics"] = item_metrics(score, TRIAGE_METRICS)
+    return score
 
 
-def _mean(values: Iterable[float | bool]) -> float | None:
-    values = [float(v) for v in values]
-    return sum(values) / len(values) if values else None
+def item_metrics(score: Score, metrics: Sequence[Metric]) -> dict[str, float | None]:
+    """Each metric's value for this one item (None where it does not apply)."""
+    return {metric.name: metric.item_value(score) for metric in metrics}
+
+
+def estimate(scores: Sequence[Score], metric: Metric, resamples: int = RESAMPLES,
+             seed: int = SEED) -> Estimate:
+    parts = [metric.parts(s) for s in scores]
+    return bootstrap([p[0] for p in parts], [p[1] for p in parts], metric.kind, resamples, seed)
 
 
 def latency(scores: Sequence[Score]) -> dict[str, dict[str, float | None]]:
@@ -147,65 +251,66 @@ def latency(scores: Sequence[Score]) -> dict[str, dict[str, float | None]]:
     for stage in STAGES:
         values = [s["timings"][stage] for s in scores if stage in s["timings"]]
         if values:
-            result[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95)}
+            result[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95),
+                             "n": len(values)}
     return result
 
 
-def aggregate_questions(scores: Sequence[Score]) -> dict[str, Any]:
-    metrics: dict[str, Any] = {
-        name: _mean(s[key] for s in scores if key in s) for name, key in MEAN_METRICS.items()
-    }
-    metrics["verbatim_rate"] = sum((Ratio(*s["verbatim"]) for s in scores), Ratio(0, 0)).value
-    metrics["citation_precision"] = sum(
-        (Ratio(*s["citation_precision"]) for s in scores), Ratio(0, 0)
-    ).value
-    metrics["refusal_accuracy"] = _mean(s["refused"] for s in scores
-                                        if not s["expected_answerable"])
-    metrics["false_refusal_rate"] = _mean(s["refused"] for s in scores if s["expected_answerable"])
-    counts = sum(
-        (SetCounts(s["instruments"]["tp"], s["instruments"]["fp"], s["instruments"]["fn"])
-         for s in scores),
-        SetCounts(),
-    )
-    metrics.update({"instrument_precision": counts.precision, "instrument_recall": counts.recall,
-                    "instrument_f1": counts.f1})
-    metrics["latency"] = latency(scores)
-    metrics["counts"] = {
-        "items": len(scores),
+def aggregate(scores: Sequence[Score], metrics: Sequence[Metric], intervals: bool = True,
+              resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Any]:
+    """Metric name to {value, low, high, n} (intervals only when asked: breakdowns skip
+    them), plus latency and counts."""
+    result: dict[str, Any] = {}
+    for metric in metrics:
+        if intervals:
+            result[metric.name] = estimate(scores, metric, resamples, seed).as_dict()
+        else:
+            parts = [metric.parts(s) for s in scores]
+            applicable = sum(den > 0 for _, den in parts) if metric.kind != "sum" else len(parts)
+            point = stats_point([p[0] for p in parts], [p[1] for p in parts], metric.kind)
+            result[metric.name] = {"value": point, "low": None, "high": None, "n": applicable}
+    result["latency"] = latency(scores)
+    result["counts"] = {"items": len(scores), "errors": sum(s["error"] is not None
+                                                            for s in scores)}
+    return result
+
+
+def aggregate_questions(scores: Sequence[Score], intervals: bool = True, **kw: Any
+                        ) -> dict[str, Any]:
+    result = aggregate(scores, QUESTION_METRICS, intervals, **kw)
+    result["counts"].update({
         "answerable": sum(bool(s["expected_answerable"]) for s in scores),
         "unanswerable": sum(not s["expected_answerable"] for s in scores),
         "citations": sum(s["verbatim"][1] for s in scores),
         "cited_sentences": sum(s["citation_precision"][1] for s in scores),
-        "errors": sum(s["error"] is not None for s in scores),
-    }
-    return metrics
+    })
+    return result
 
 
-def aggregate_triage(scores: Sequence[Score]) -> dict[str, Any]:
-    themes = sum(
-        (SetCounts(s["themes"]["tp"], s["themes"]["fp"], s["themes"]["fn"]) for s in scores),
-        SetCounts(),
-    )
-    support = sum(
-        (Ratio(s["support"]["found"], s["support"]["expected"]) for s in scores), Ratio(0, 0)
-    )
-    return {
-        "theme_precision": themes.precision, "theme_recall": themes.recall,
-        "theme_f1": themes.f1,
-        "fase_accuracy": _mean(s["fase_correct"] for s in scores),
-        "support_recall": support.value,
-        "urgent_accuracy": _mean(s["urgent_correct"] for s in scores),
-        "pii_leaks": sum(bool(s["leak_kinds"]) for s in scores),
-        "latency": latency(scores),
-        "counts": {"items": len(scores), "errors": sum(s["error"] is not None for s in scores)},
-    }
+def aggregate_triage(scores: Sequence[Score], intervals: bool = True, **kw: Any
+                     ) -> dict[str, Any]:
+    return aggregate(scores, TRIAGE_METRICS, intervals, **kw)
 
 
-def breakdown(
-    scores: Sequence[Score], key: str, aggregate: Callable[[Sequence[Score]], dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Aggregate per value of `key` (e.g. kind, origin), in first-seen order."""
-    groups: dict[str, list[Score]] = defaultdict(list)
+def value(metrics: Mapping[str, Any], name: str) -> float | None:
+    """The point value of a metric in an aggregate."""
+    entry = metrics.get(name)
+    return entry.get("value") if isinstance(entry, Mapping) else entry
+
+
+def groups(scores: Sequence[Score], key: str) -> dict[str, list[Score]]:
+    """Scores per value of `key`, in first-seen order; a list-valued key (style tags) puts
+    an item in every group it names."""
+    result: dict[str, list[Score]] = defaultdict(list)
     for score in scores:
-        groups[str(score[key])].append(score)
-    return {name: aggregate(group) for name, group in groups.items()}
+        values = score.get(key)
+        for name in values if isinstance(values, list) else [values]:
+            result[str(name)].append(score)
+    return dict(result)
+
+
+def breakdown(scores: Sequence[Score], key: str,
+              aggregate_fn: Callable[..., dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Point values per group (no intervals: groups are small and many)."""
+    return {name: aggregate_fn(group, intervals=False)
+            for name, group in groups(scores, key).items()}

@@ -1,143 +1,245 @@
-"""The gold data is valid: quotes verbatim in the corpus, key facts inside the quotes,
-fields and ids well-formed; and the validator itself catches each kind of mistake."""
+"""Sets resolve to the right files and indexes, documents are read as the layout says, and
+the validator (JSON Schema + verbatim quotes + key facts + unique ids) catches each kind of
+mistake; the committed gold data passes it."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evals.datasets import (
-    DATA_DIR,
+    CORPUS_INDEX,
+    GENERALISATION_INDEX,
     INSTRUMENTS,
     KINDS,
-    REPO_ROOT,
-    load_corpus_texts,
+    ORIGINS,
+    STYLES,
     load_questions,
-    load_triage,
-    validate_files,
-    validate_question,
-    validate_triage,
+    resolve_set,
+    resolve_sets,
 )
-from evals.metrics import extract_personal_data
+from evals.documents import (
+    Layout,
+    corpus_documents,
+    generalisation_documents,
+    stage_corpus,
+    staged_digest,
+)
+from evals.validate import (
+    default_paths,
+    document_texts,
+    question_problems,
+    triage_problems,
+    validate_paths,
+)
+from tests.eval_support import (
+    ALPHA,
+    BLIJVERS,
+    NOORD_QUOTE,
+    make_layout,
+    question,
+    triage,
+    write_jsonl,
+)
 
 
-@pytest.fixture(scope="module")
-def texts() -> dict[str, str]:
-    return load_corpus_texts(REPO_ROOT / "corpus")
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return make_layout(tmp_path)
 
 
-def test_all_data_files_are_valid(texts: dict[str, str]) -> None:
-    problems, counts = validate_files(DATA_DIR, texts)
-    assert problems == []
-    assert counts["questions"] >= 65 and counts["triage"] >= 10
+# --- sets --------------------------------------------------------------------------------------
+
+def test_named_sets_resolve_to_their_files(layout: Layout) -> None:
+    [tune] = resolve_set("tune", layout)
+    assert [q.id for q in tune.questions] == ["t1", "t2", "t3", "t4", "t5"]  # questions*.jsonl
+    assert [t.id for t in tune.triage] == ["tt1", "tt2"]
+    assert tune.index == CORPUS_INDEX and not tune.sealed
+    [holdout] = resolve_set("holdout", layout)
+    assert holdout.sealed and all(q.sealed for q in holdout.questions)
+    [suite] = resolve_set("generalisation", layout)
+    assert suite.index == GENERALISATION_INDEX and suite.sealed
+    assert [q.id for q in suite.questions] == ["g1", "g2"] and suite.triage[0].id == "tg1"
+    assert suite.questions[0].style == ("new-document", "typos")
 
 
-def test_dev_sets_are_the_shared_copies() -> None:
-    questions, triage = load_questions("dev"), load_triage("dev")
-    assert len(questions) == 25 and len(triage) == 10
-    assert {item.origin for item in [*questions, *triage]} == {"shared-dev"}
+def test_dev_is_the_shared_items_of_tune_and_holdout(layout: Layout) -> None:
+    [dev] = resolve_set("dev", layout)
+    assert [q.id for q in dev.questions] == ["t1", "h1"]
+    assert [t.id for t in dev.triage] == ["tt1"]
+    assert dev.index == CORPUS_INDEX
 
 
-def test_own_questions_cover_what_dev_misses(texts: dict[str, str]) -> None:
-    own = load_questions("own")
-    assert len(own) >= 40
-    assert {item.origin for item in own} == {"own"}
-    kinds = Counter(item.kind for item in own)
-    assert set(kinds) == set(KINDS)
-    assert kinds["out_of_scope"] >= 8
-    assert {doc for item in own for doc in item.gold_docs} == set(texts)
-    assert {i for item in own for i in item.expected_instruments} == set(INSTRUMENTS)
-    assert all(item.history for item in own if item.kind == "followup")
-    questions = " ".join(item.question for item in own)
-    for abbreviation in ("OWZ", "BWMO", "RVO", "VNG", "SCP", "GGZ"):
-        assert abbreviation.casefold() in questions.casefold()
+def test_all_is_three_sets_and_repeats_are_dropped(layout: Layout) -> None:
+    assert [s.name for s in resolve_set("all", layout)] == ["tune", "holdout", "generalisation"]
+    assert [s.name for s in resolve_sets(["tune", "all", "tune"], layout)] == [
+        "tune", "holdout", "generalisation"]
+    assert [q.id for q in load_questions("all", layout)][-2:] == ["g1", "g2"]
 
 
-def test_ids_are_unique_across_sets() -> None:
-    ids = [item.id for item in load_questions("all")] + [item.id for item in load_triage("all")]
-    assert len(ids) == len(set(ids))
+def test_a_path_is_a_set_detected_by_field(layout: Layout, tmp_path: Path) -> None:
+    mixed = write_jsonl(tmp_path / "mine.jsonl", [
+        question("m1", "Wat doet de Blijverslening?", "alpha", BLIJVERS, ["woning"]),
+        triage("m2", "Het loopt vast."),
+    ])
+    [own] = resolve_set(str(mixed), layout)
+    assert [q.id for q in own.questions] == ["m1"] and [t.id for t in own.triage] == ["m2"]
+    assert own.index == CORPUS_INDEX and not own.sealed
+    about_suite = write_jsonl(tmp_path / "noord.jsonl", [
+        question("m3", "Leeftijd?", "blijverslening-noord", NOORD_QUOTE, ["60 jaar"]),
+    ])
+    assert resolve_set(str(about_suite), layout)[0].index == GENERALISATION_INDEX
+    with pytest.raises(FileNotFoundError):
+        resolve_set(str(tmp_path / "missing.jsonl"), layout)
+    write_jsonl(tmp_path / "odd.jsonl", [{"id": "x"}])
+    with pytest.raises(ValueError, match="neither a question"):
+        resolve_set(str(tmp_path / "odd.jsonl"), layout)
 
 
-def test_reports_marked_with_personal_data_have_recognisable_data() -> None:
-    for item in load_triage("all"):
-        assert bool(extract_personal_data(item.report)) or not item.contains_pii, item.id
+def test_label_sets_come_from_the_schemas() -> None:
+    assert "followup" in KINDS and "out_of_scope" in KINDS
+    assert set(ORIGINS) == {"shared-dev", "own", "generalisation"}
+    assert "knelpunt-melden" in INSTRUMENTS and "false-premise" in STYLES
 
 
-# --- the validator catches mistakes ------------------------------------------------------------
+# --- documents ---------------------------------------------------------------------------------
 
-QUOTE = "Het SCP schreef een verkenning voor particuliere woonzorg voor ouderen."
+def test_documents_ids_titles_and_text_as_on_disk(layout: Layout) -> None:
+    corpus = {d.doc_id: d for d in corpus_documents(layout)}
+    assert set(corpus) == {"alpha", "beta"}  # metadata id; slugified file name otherwise
+    assert corpus["alpha"].text == ALPHA  # BOM stripped, nothing else changed
+    assert corpus["alpha"].title == "Alpha" and corpus["beta"].title == "Beta"
+    suite = {d.doc_id for d in generalisation_documents(layout)}
+    assert suite == {"blijverslening-noord", "regeling-zuid"}
 
 
-def _question(**overrides: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": "x1", "question": "Wat schreef het SCP?", "kind": "factual", "answerable": True,
-        "gold_docs": ["fase-4-uitvoering"], "gold_quotes": [QUOTE],
-        "key_facts": ["particuliere woonzorg"], "expected_instruments": [], "history": [],
-        "origin": "own",
-    }
+def test_staged_corpus_merges_documents_and_metadata(layout: Layout, tmp_path: Path) -> None:
+    target = stage_corpus(layout, tmp_path / "staged")
+    staged = Layout(corpus_dir=target)
+    assert {d.doc_id for d in corpus_documents(staged)} == {
+        "alpha", "beta", "blijverslening-noord", "regeling-zuid"}
+    assert (target / "instruments.yaml").is_file()  # catalogue data travels with the corpus
+    digest = staged_digest(layout, "model:full")
+    stamp = (target / "alpha.txt").stat().st_mtime_ns
+    stage_corpus(layout, target)
+    assert (target / "alpha.txt").stat().st_mtime_ns == stamp  # unchanged files not rewritten
+    assert staged_digest(layout, "model:256") != digest
+    (layout.generalisation_documents / "lening-noord.txt").write_text("Nieuw.", "utf-8")
+    assert staged_digest(layout, "model:full") != digest
+    stage_corpus(layout, target)
+    assert (target / "lening-noord.txt").read_text(encoding="utf-8") == "Nieuw."
+
+
+def test_a_suite_page_may_not_shadow_a_corpus_file(layout: Layout, tmp_path: Path) -> None:
+    (layout.generalisation_documents / "alpha.txt").write_text("Anders.", encoding="utf-8")
+    with pytest.raises(ValueError, match="name of a corpus file"):
+        stage_corpus(layout, tmp_path / "staged")
+
+
+# --- the validator -------------------------------------------------------------------------------
+
+@pytest.fixture
+def texts(layout: Layout) -> dict[str, str]:
+    return document_texts(layout)[0]
+
+
+def _good(**overrides: Any) -> dict[str, Any]:
+    item = question("x1", "Wat doet de Blijverslening?", "alpha", BLIJVERS,
+                    ["woning aan te passen"], ["blijverslening"])
     item.update(overrides)
     return item
 
 
-def test_validator_accepts_a_good_item(texts: dict[str, str]) -> None:
-    assert validate_question(_question(), texts) == []
+def test_validator_accepts_good_items(texts: dict[str, str]) -> None:
+    assert question_problems(_good(), texts) == []
+    assert question_problems(_good(style=["typos", "informal"]), texts) == []
+    assert triage_problems(triage("y1", "Het loopt vast."), texts) == []
 
 
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
-        ({"gold_quotes": [QUOTE.replace("SCP", "CBS")]}, "not verbatim"),
-        ({"gold_quotes": [QUOTE.lower()]}, "not verbatim"),
-        ({"gold_docs": ["fase-2-visie"]}, "not verbatim"),
-        ({"gold_docs": ["onbekend"]}, "unknown onbekend"),
-        ({"key_facts": ["mantelzorg"]}, "key fact not in gold quotes"),
-        ({"kind": "smalltalk"}, "unknown kind"),
-        ({"origin": "elsewhere"}, "unknown origin"),
-        ({"expected_instruments": ["huurtoeslag"]}, "unknown huurtoeslag"),
-        ({"kind": "followup"}, "a followup needs history"),
-        ({"history": [{"role": "system", "content": "x"}]}, "history should be"),
-        ({"answerable": "yes"}, "should be bool"),
-        ({"key_facts": []}, "needs gold_docs, gold_quotes and key_facts"),
-        ({"answerable": False}, "unanswerable items have kind out_of_scope"),
-        ({"kind": "out_of_scope", "answerable": False}, "no gold quotes"),
-        ({"gold_quotes": [QUOTE, QUOTE]}, "duplicates"),
+        ({"gold_quotes": [BLIJVERS.replace("helpt", "steunt")]}, "not verbatim"),
+        ({"gold_quotes": [BLIJVERS.lower()]}, "not verbatim"),
+        ({"gold_docs": ["beta"]}, "not verbatim"),
+        ({"gold_docs": ["onbekend"]}, "unknown document(s) onbekend"),
+        ({"key_facts": ["mantelzorg"]}, "key fact not inside a gold quote"),
+        ({"kind": "smalltalk"}, "'smalltalk' is not one of"),
+        ({"origin": "elsewhere"}, "'elsewhere' is not one of"),
+        ({"expected_instruments": ["huurtoeslag"]}, "'huurtoeslag' is not one of"),
+        ({"style": ["sarcasm"]}, "'sarcasm' is not one of"),
+        ({"kind": "followup"}, "history: [] should be non-empty"),
+        ({"history": [{"role": "system", "content": "x"}]}, "'system' is not one of"),
+        ({"answerable": "yes"}, "is not of type 'boolean'"),
+        ({"key_facts": []}, "should be non-empty"),
+        ({"answerable": False}, "'out_of_scope' was expected"),
+        ({"kind": "out_of_scope", "answerable": False}, "is expected to be empty"),
+        ({"gold_quotes": [BLIJVERS, BLIJVERS]}, "non-unique elements"),
+        ({"gold_quote": [BLIJVERS]}, "Additional properties are not allowed"),
+        ({"question": "   "}, "does not match"),
     ],
 )
 def test_validator_rejects(texts: dict[str, str], overrides: dict[str, Any], fragment: str) -> None:
-    problems = validate_question(_question(**overrides), texts)
+    problems = question_problems(_good(**overrides), texts)
     assert any(fragment in problem for problem in problems), problems
 
 
-def test_validator_requires_fields(texts: dict[str, str]) -> None:
-    item = _question()
-    del item["question"]
-    assert validate_question(item, texts) == ["missing field 'question'"]
+def test_a_key_fact_must_lie_inside_one_quote(texts: dict[str, str]) -> None:
+    quotes = [BLIJVERS, "De rente is laag"]
+    across = _good(gold_quotes=quotes, key_facts=["passen. De rente"])
+    assert any("key fact" in p for p in question_problems(across, texts))
+    typography = _good(key_facts=["WONING aan te   passen"])  # case and spacing are forgiven
+    assert question_problems(typography, texts) == []
 
 
 def test_triage_validator(texts: dict[str, str]) -> None:
-    good = {"id": "t1", "report": "Wij zoeken hulp bij de woonzorgvisie.",
-            "themes": ["sociaal-domein"], "fase": "visie",
-            "expected_support": ["ondersteuningsteam-wonen-en-zorg"],
-            "gold_docs": ["fase-2-visie"], "urgent": False, "origin": "own"}
-    assert validate_triage(good, texts) == []
-    bad = {**good, "themes": ["wonen"], "fase": "later", "expected_support": ["x"],
-           "contains_pii": True}
-    problems = " | ".join(validate_triage(bad, texts))
-    for fragment in ("unknown wonen", "unknown fase", "unknown x", "no personal data"):
+    bad = triage("y2", "Het loopt vast.", themes=["wonen"], fase="later",
+                 expected_support=["x"], contains_pii=True, gold_docs=["nergens"])
+    problems = " | ".join(triage_problems(bad, texts))
+    for fragment in ("'wonen' is not one of", "'later' is not one of", "'x' is not one of"):
         assert fragment in problems
+    no_pii = triage("y3", "Het loopt vast.", contains_pii=True, gold_docs=["nergens"])
+    problems = " | ".join(triage_problems(no_pii, texts))
+    assert "unknown document(s) nergens" in problems and "no personal data" in problems
 
 
-def test_validate_files_reports_duplicates_and_bad_json(tmp_path: Path,
-                                                        texts: dict[str, str]) -> None:
-    line = json.dumps(_question(), ensure_ascii=False)
-    (tmp_path / "dev.jsonl").write_text(f"{line}\n", encoding="utf-8")
-    (tmp_path / "own.jsonl").write_text(f"{line}\n", encoding="utf-8")
-    (tmp_path / "triage-dev.jsonl").write_text("{not json\n", encoding="utf-8")
-    problems, counts = validate_files(tmp_path, texts)
-    assert any("duplicate id" in p for p in problems)
-    assert any("triage-dev.jsonl:1: invalid JSON" in p for p in problems)
-    assert counts["questions"] == 2
+def test_validate_paths_across_files(layout: Layout, tmp_path: Path) -> None:
+    result = validate_paths(default_paths(layout), layout)
+    assert result.problems == []
+    assert (result.questions, result.triage, result.files) == (10, 4, 7)
+    line = json.dumps(_good(), ensure_ascii=False)
+    first = tmp_path / "a.jsonl"
+    first.write_text(f"{line}\n", encoding="utf-8")
+    second = tmp_path / "b.jsonl"
+    second.write_text(f"{line}\n{{not json\n", encoding="utf-8")
+    third = write_jsonl(tmp_path / "c.jsonl", [{"id": "z1", "text": "?"}])
+    problems = validate_paths([first, second, third], layout).problems
+    assert any("b.jsonl" in p and "invalid JSON" in p for p in problems)
+    again = validate_paths([first, first], layout).problems
+    assert any("duplicate id" in p for p in again)
+    assert any("neither a question nor a triage report" in p for p in problems)
+
+
+def test_origin_must_match_where_an_item_lives(layout: Layout) -> None:
+    write_jsonl(layout.generalisation_dir / "questions-more.jsonl", [
+        question("g9", "Wat doet de Blijverslening?", "alpha", BLIJVERS, ["woning"]),
+    ])
+    write_jsonl(layout.data_dir / "tune" / "questions-more.jsonl", [
+        question("t9", "Wat doet de Blijverslening?", "alpha", BLIJVERS, ["woning"],
+                 origin="generalisation"),
+    ])
+    problems = validate_paths(default_paths(layout), layout).problems
+    assert any("g9: origin should be 'generalisation'" in p for p in problems)
+    assert any("t9: origin 'generalisation' belongs in" in p for p in problems)
+
+
+def test_committed_gold_data_is_valid() -> None:
+    """Every file under evals/data and evals/generalisation, against corpus/ and the suite's
+    documents (what `python -m evals validate` checks)."""
+    layout = Layout()
+    result = validate_paths(default_paths(layout), layout)
+    assert result.problems == [], "\n".join(result.problems)
+    assert result.questions > 0 and result.triage > 0

@@ -1,135 +1,187 @@
-"""The runner end to end against fake apps (no model), the baseline with fake embeddings,
-the request wrapper's error handling, the gate and the command line."""
+"""The runner end to end against fake apps on a fixture layout (no model): sets as their own
+rows, the generalisation set on its own index, comparisons, gaps, run records, the gate, the
+HTTP client's retries, the baseline with fake embeddings and the command line."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from evals.__main__ import main
 from evals.baseline import CHUNK_SIZE, create_app, split_documents
-from evals.datasets import REPO_ROOT, load_corpus_texts, load_questions, load_triage
-from evals.gate import check, load_thresholds, render
+from evals.client import RetryPolicy, call, retry_after
+from evals.datasets import GENERALISATION_INDEX
+from evals.documents import Layout, corpus_documents
+from evals.gate import check, failures, load_thresholds, render
+from evals.records import list_runs, read_items, read_summary
 from evals.report import headline_tables, write_reports
-from evals.runner import CONFIGS, ConfigError, RunOptions, call, run_evaluation
-from ingest.load import load_corpus
+from evals.runner import (
+    CONFIGS,
+    ConfigError,
+    FactoryApps,
+    RunOptions,
+    config_order,
+    run_evaluation,
+)
+from tests.eval_support import fake_app, make_layout
 
-CORPUS = REPO_ROOT / "corpus"
-
-
-def fake_app(config: str, texts: dict[str, str], leak: bool = False) -> FastAPI:
-    """Answers dev questions from the gold data: perfect for hybrid, with a distractor
-    ranked first for bm25, never refusing and without instruments for the baseline."""
-    questions = {item.question: item for item in load_questions("all")}
-    reports = {item.report: item for item in load_triage("all")}
-    distractor = {"n": 1, "doc_id": "fase-4-uitvoering", "title": "t", "section": "",
-                  "quote": texts["fase-4-uitvoering"][:40], "start": 0, "end": 40, "score": 1.0}
-    app = FastAPI()
-
-    @app.post("/api/ask")
-    def ask(body: dict[str, Any]) -> dict[str, Any]:
-        item = questions[body["question"]]
-        if body["question"].startswith("Schrijf"):
-            raise HTTPException(500, "boom")
-        citations = []
-        for quote in item.gold_quotes:
-            doc_id = next(d for d in item.gold_docs if quote in texts[d])
-            start = texts[doc_id].index(quote)
-            citations.append({"doc_id": doc_id, "title": "t", "section": "", "quote": quote,
-                              "start": start, "end": start + len(quote), "score": 0.5})
-        if config == "bm25":
-            citations.insert(0, distractor)
-        citations = [{**c, "n": n} for n, c in enumerate(citations, start=1)]
-        answerable = item.answerable or config == "naive-langchain"
-        answer = " ".join(f"{c['quote']} [{c['n']}]" for c in citations) or "Dat weet ik niet."
-        instruments = [] if config == "naive-langchain" else [
-            {"id": i, "name": i, "kind": "lening", "why": "", "fits": True, "source": None}
-            for i in item.expected_instruments
-        ]
-        return {"answer": answer, "answerable": answerable, "standalone_question": item.question,
-                "citations": citations, "instruments": instruments,
-                "timings_ms": {"retrieve": 3.0, "answer": 1.0, "total": 4.0}}
-
-    @app.get("/api/documents/{doc_id}")
-    def document(doc_id: str) -> dict[str, Any]:
-        return {"doc_id": doc_id, "title": "t", "text": texts[doc_id]}
-
-    @app.post("/api/triage")
-    def triage(body: dict[str, str]) -> dict[str, Any]:
-        item = reports[body["report"]]
-        return {"id": "r1", "themes": [{"id": t, "label": t, "score": 1.0} for t in item.themes],
-                "fase": item.fase, "support": [{"id": s, "name": s, "why": "", "fits": True}
-                                               for s in item.expected_support],
-                "citations": [], "similar": [], "urgent": item.urgent,
-                "redacted_report": body["report"] if leak else "[verwijderd]"}
-
-    return app
+ALL_SETS = ["tune", "holdout", "generalisation"]
 
 
-@pytest.fixture(scope="module")
-def texts() -> dict[str, str]:
-    return load_corpus_texts(CORPUS)
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    return make_layout(tmp_path / "fixture")
 
 
-def factory(texts: dict[str, str], leak: bool = False) -> Callable[[str], FastAPI]:
-    return lambda config: fake_app(config, texts, leak)
+def apps(layout: Layout, leak: bool = False, seen: list[tuple[str, str]] | None = None
+         ) -> FactoryApps:
+    def build(config: str, index: str) -> FastAPI:
+        if seen is not None:
+            seen.append((config, index))
+        return fake_app(config, index, layout, leak)
+
+    return FactoryApps(build)
 
 
-def test_run_writes_reports_for_all_configs(tmp_path: Path, texts: dict[str, str]) -> None:
-    report = run_evaluation(RunOptions(question_set="dev"), factory(texts))
-    paths = write_reports(report, tmp_path)
-    assert [p.name for p in paths] == ["latest.json", "latest.md", "latest.png"]
-    saved = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
-    assert list(saved["configs"]) == list(CONFIGS)
-    assert saved["warm_cache"] == ["bm25", "dense"]  # they ran after hybrid, in one process
-    hybrid = saved["configs"]["hybrid"]["overall"]
-    assert hybrid["hit@1"] == 1.0 and hybrid["verbatim_rate"] == 1.0
-    assert hybrid["key_fact_recall"] == 1.0 and hybrid["citation_precision"] == 1.0
-    assert hybrid["refusal_accuracy"] == pytest.approx(2 / 3)  # the speech request fails
-    assert hybrid["counts"]["errors"] == 1
-    assert hybrid["instrument_precision"] == 1.0 and hybrid["instrument_recall"] == 1.0
-    assert saved["configs"]["bm25"]["overall"]["hit@1"] == 0.0
-    assert saved["configs"]["bm25"]["overall"]["mrr"] == 0.5
-    baseline = saved["configs"]["naive-langchain"]["overall"]
-    assert baseline["refusal_accuracy"] == 0.0 and baseline["instrument_recall"] == 0.0
-    assert set(saved["configs"]["hybrid"]["by_kind"]) == {i.kind for i in load_questions("dev")}
-    assert saved["triage"]["config"] == "hybrid"
-    assert saved["triage"]["overall"]["theme_f1"] == 1.0
-    assert saved["triage"]["overall"]["pii_leaks"] == 0
-    assert len(saved["items"]["dense"]) == 25 and len(saved["triage_items"]) == 10
-    markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
-    for name in CONFIGS:
-        assert f"| {name} |" in markdown
-    assert "## Per question kind" in markdown and "| multi_hop |" in markdown
-    assert (tmp_path / "latest.png").read_bytes().startswith(b"\x89PNG")
-    assert "| hybrid |" in headline_tables(report)
+def q(report: dict[str, Any], set_name: str, config: str, metric: str) -> Any:
+    return report["results"][set_name][config]["questions"]["overall"][metric]["value"]
 
 
-def test_leaks_and_gate(texts: dict[str, str]) -> None:
-    report = run_evaluation(RunOptions(question_set="dev", configs=["hybrid"]),
-                            factory(texts, leak=True))
-    assert report["triage"]["overall"]["pii_leaks"] == 3
-    checks = {f"{c.section}.{c.metric}": c for c in check(report, load_thresholds())}
-    assert not checks["triage.pii_leaks"].passed
-    assert not checks["questions.refusal_accuracy"].passed
-    assert checks["questions.hit@1"].passed
-    assert "FAIL" in render(list(checks.values()))
+def test_every_set_gets_its_own_rows_and_index(layout: Layout) -> None:
+    seen: list[tuple[str, str]] = []
+    report = run_evaluation(RunOptions(sets=["all"]), apps(layout, seen=seen), layout)
+    assert list(report["results"]) == ALL_SETS
+    assert set(seen) == {(c, s) for c in CONFIGS for s in ("corpus", GENERALISATION_INDEX)}
+    for set_name in ALL_SETS:
+        assert set(report["results"][set_name]) == set(CONFIGS)
+        assert sorted(report["sets"][set_name]["order"]) == sorted(CONFIGS)
+    # the suite's question is only answerable on the corpus+generalisation index
+    assert q(report, "generalisation", "hybrid", "hit@1") == 1.0
+    assert q(report, "tune", "hybrid", "hit@1") == 1.0
+    assert q(report, "tune", "hybrid", "refusal_accuracy") == 0.5  # the poem request fails
+    assert report["results"]["tune"]["hybrid"]["questions"]["overall"]["counts"]["errors"] == 1
+    assert q(report, "tune", "bm25", "hit@1") == 0.0 and q(report, "tune", "bm25", "mrr") == 0.5
+    assert q(report, "holdout", "naive-langchain", "refusal_accuracy") == 0.0
+    assert report["sets"]["holdout"]["sealed"] and not report["sets"]["tune"]["sealed"]
 
 
-def test_gate_fails_when_a_metric_is_missing(texts: dict[str, str]) -> None:
-    report = run_evaluation(RunOptions(question_set="dev", configs=["bm25"], limit=3),
-                            factory(texts))
+def test_intervals_breakdowns_comparisons_and_gaps(layout: Layout) -> None:
+    report = run_evaluation(RunOptions(sets=ALL_SETS), apps(layout), layout)
+    hit = report["results"]["tune"]["hybrid"]["questions"]["overall"]["hit@1"]
+    assert hit == {"value": 1.0, "low": 1.0, "high": 1.0, "n": 3}
+    tune = report["results"]["tune"]["hybrid"]["questions"]
+    assert set(tune["by_kind"]) == {"instrument", "out_of_scope", "followup", "factual"}
+    assert list(tune["by_style"]) == ["typos", "followup", "terse", "task", "missing-detail"]
+    assert tune["by_style"]["typos"]["counts"]["items"] == 1
+    assert set(tune["by_origin"]) == {"shared-dev", "own"}
+    bm25 = report["comparisons"]["tune"]["bm25"]["hit@1"]
+    assert bm25["diff"] == -1.0 and not bm25["within_noise"]  # bm25 − hybrid on 3 items
+    naive = report["comparisons"]["tune"]["naive-langchain"]["hit@1"]
+    assert naive["diff"] == 0.0 and naive["within_noise"]
+    assert set(report["gaps"]) == {"tune − holdout", "tune − generalisation"}
+    gap = report["gaps"]["tune − generalisation"]["hit@1"]
+    assert gap["diff"] == 0.0 and gap["within_noise"]
+    triage = report["results"]["tune"]["hybrid"]["triage"]["overall"]
+    assert triage["theme_f1"]["value"] == 1.0 and triage["urgent_recall"]["value"] == 1.0
+    assert triage["false_urgent_rate"]["value"] == 0.0 and triage["pii_leaks"]["value"] == 0
+    assert report["results"]["tune"]["bm25"]["triage"] is None  # triage: the product only
+
+
+def test_reports_and_run_record(layout: Layout, tmp_path: Path) -> None:
+    report = run_evaluation(RunOptions(sets=["tune", "generalisation"]), apps(layout), layout)
+    paths = write_reports(report, tmp_path / "out")
+    assert [p.name for p in paths[:3]] == ["latest.json", "latest.md", "latest.png"]
+    saved = json.loads((tmp_path / "out" / "latest.json").read_text(encoding="utf-8"))
+    assert "items" not in saved and saved["run_id"] == report["run_id"]
+    assert "seeded random order" in saved["method"]["latency"]
+    assert "paired bootstrap" in saved["method"]["uncertainty"]
+    [run] = list_runs(tmp_path / "out" / "runs")
+    assert run == paths[3] and read_summary(run)["results"].keys() == saved["results"].keys()
+    items = read_items(run)
+    assert len(items) == (5 + 2) * len(CONFIGS) + 2 + 1  # questions × configs + triage
+    row = next(i for i in items if i["id"] == "t1" and i["config"] == "hybrid")
+    assert row["set"] == "tune" and row["type"] == "question"
+    assert row["question"] == "Wat doet de Blijverslening?" and row["answer"].endswith("[1]")
+    assert row["metrics"]["hit@1"] == 1.0 and row["metrics"]["refusal_accuracy"] is None
+    assert row["citations"][0]["doc_id"] == "alpha" and "total" in row["timings"]
+    assert row["instruments"]["expected"] == ["blijverslening"]
+    pii = next(i for i in items if i["id"] == "tt1")
+    assert "j.jansen" not in json.dumps(pii)  # a report with personal data is not copied
+    assert pii["themes"]["expected"] == ["samenwerking-proces"]
+    markdown = (tmp_path / "out" / "latest.md").read_text(encoding="utf-8")
+    for heading in ("## Product (hybrid) per set", "## Gap", "## Per style tag (hybrid)",
+                    "## Per question kind (hybrid)", "Paired differences with hybrid"):
+        assert heading in markdown
+    assert "- request failed (1): t5" in markdown
+    assert "sealed item(s)" in markdown  # generalisation misses are counted, not named
+    assert (tmp_path / "out" / "latest.png").read_bytes().startswith(b"\x89PNG")
+    terminal = headline_tables(report)
+    assert "| tune | 5 | 1.00 [1.00–1.00] |" in terminal
+    assert "Configurations on generalisation" in terminal and "≈" in terminal
+
+
+def test_limit_and_single_config(layout: Layout) -> None:
+    report = run_evaluation(RunOptions(sets=["tune"], configs=["bm25"], limit=2), apps(layout),
+                            layout)
+    assert report["sets"]["tune"]["questions"] == 2
+    assert report["comparisons"] == {} and report["gaps"] == {}
+    assert report["results"]["tune"]["bm25"]["triage"] is None
+
+
+def test_order_is_seeded_per_set() -> None:
+    orders = {name: config_order(CONFIGS, name, 7) for name in ("tune", "holdout", "x", "y")}
+    assert all(sorted(order) == sorted(CONFIGS) for order in orders.values())
+    assert len({tuple(order) for order in orders.values()}) > 1
+    assert config_order(CONFIGS, "tune", 7) == orders["tune"]
+    assert config_order(CONFIGS, "tune", 7, "given") == list(CONFIGS)
+
+
+# --- gate --------------------------------------------------------------------------------------
+
+def test_gate_reads_the_thresholds_file_and_says_by_how_much(layout: Layout,
+                                                              tmp_path: Path) -> None:
+    thresholds = load_thresholds()
+    assert thresholds["set"] == "holdout" and thresholds["config"] == "hybrid"
+    report = run_evaluation(RunOptions(sets=["holdout", "tune"], configs=["hybrid"]),
+                            apps(layout, leak=True), layout)
+    checks = {f"{c.section}.{c.metric}": c for c in check(report, thresholds)}
+    assert checks["questions.hit@1"].passed and checks["triage.pii_leaks"].passed
+    on_tune = {f"{c.section}.{c.metric}": c for c in check(report, {**thresholds, "set": "tune"})}
+    assert not on_tune["triage.pii_leaks"].passed  # the leaking fake echoes tune's PII report
+    custom = tmp_path / "t.json"
+    custom.write_text(json.dumps({"config": "hybrid", "set": "holdout",
+                                  "questions": {"hit@1": {"min": 1.0},
+                                                "refusal_accuracy": {"min": 1.5}},
+                                  "triage": {"urgent_recall": {"min": 0.5}}}), "utf-8")
+    strict = check(report, load_thresholds(custom))
+    lines = failures(strict)
+    assert "FAIL questions.refusal_accuracy: 1.00 (bound ≥ 1.5, missed by 0.50)" in lines
+    assert "hit@1" not in lines
+    assert "FAIL (by 0.50)" in render(strict)
+
+
+def test_gate_fails_when_a_metric_is_missing(layout: Layout) -> None:
+    report = run_evaluation(RunOptions(sets=["holdout"], configs=["bm25"]), apps(layout), layout)
     checks = check(report, load_thresholds())
-    assert report["triage"] is None
-    assert all(not c.passed for c in checks if c.section == "triage")
+    assert checks and all(not c.passed for c in checks)
+    assert "not measured" in failures(checks)
+
+
+def test_thresholds_name_known_metrics(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"config": "hybrid", "set": "holdout",
+                                "questions": {"hit@2": {"min": 1}}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown metric"):
+        load_thresholds(path)
 
 
 def test_options_are_checked() -> None:
@@ -137,7 +189,11 @@ def test_options_are_checked() -> None:
         run_evaluation(RunOptions(configs=["bm42"]))
     with pytest.raises(ConfigError):
         run_evaluation(RunOptions(configs=["dense"], base_url="http://127.0.0.1:1"))
+    with pytest.raises(ConfigError):
+        run_evaluation(RunOptions(order="backwards"))
 
+
+# --- HTTP ----------------------------------------------------------------------------------------
 
 def test_call_reports_errors_instead_of_raising() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
@@ -153,30 +209,120 @@ def test_call_reports_errors_instead_of_raising() -> None:
         assert call(client, "GET", "/down").error == "ConnectError: refused"
         assert call(client, "GET", "/text").error == "response is not JSON"
         assert call(client, "GET", "/list").error == "response is not a JSON object"
-        failed = call(client, "POST", "/api/ask", {"question": "q"})
-        assert failed.response is None and failed.error is not None
-        assert failed.error.startswith("HTTP 503")
+        failed = call(client, "POST", "/api/ask", {"question": "q"}, sleep=_no_sleep)
+        assert failed.response is None and failed.retries == 0  # 503 without Retry-After
+        assert failed.error is not None and failed.error.startswith("HTTP 503")
 
 
-def test_naive_baseline_with_fake_embeddings(texts: dict[str, str]) -> None:
-    splits = split_documents(load_corpus(CORPUS))
+def _no_sleep(_seconds: float) -> None:
+    raise AssertionError("must not wait")
+
+
+def _flaky(statuses: list[tuple[int, dict[str, str]]]) -> Callable[[httpx.Request],
+                                                                    httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if statuses:
+            status, headers = statuses.pop(0)
+            return httpx.Response(status, headers=headers, json={"detail": "later"})
+        return httpx.Response(200, json={"ok": True})
+    return handler
+
+
+def test_retries_wait_out_429_and_503_with_retry_after() -> None:
+    waits: list[float] = []
+    handler = _flaky([(429, {"Retry-After": "2"}), (503, {"Retry-After": "1"}), (429, {})])
+    with httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x") as client:
+        exchange = call(client, "POST", "/api/ask", {}, sleep=waits.append)
+    assert exchange.response == {"ok": True} and exchange.retries == 3
+    assert waits == [2.0, 1.0, RetryPolicy().backoff_s] and exchange.waited_s == sum(waits)
+
+
+def test_retries_are_bounded() -> None:
+    waits: list[float] = []
+    handler = _flaky([(429, {"Retry-After": "20"})] * 10)
+    policy = RetryPolicy(max_total_wait_s=45)
+    with httpx.Client(transport=httpx.MockTransport(handler), base_url="http://x") as client:
+        exchange = call(client, "GET", "/x", policy=policy, sleep=waits.append)
+    assert waits == [20.0, 20.0] and exchange.retries == 2
+    assert exchange.error is not None and "after 2 retries" in exchange.error
+
+
+def test_retry_after_formats() -> None:
+    now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("3") == 3.0 and retry_after(" 0 ") == 0.0
+    assert retry_after("Tue, 01 Dec 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_runs_over_http_count_retries(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--base-url: the product is reached with httpx; the report counts the retries, and
+    triage runs in-process so no report lands in the server's queue."""
+    served = TestClient(fake_app("hybrid", "corpus", layout))
+    state = {"asks": 0}
+    posted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/ask":
+            state["asks"] += 1
+            if state["asks"] % 3 == 0:
+                return httpx.Response(429, headers={"Retry-After": "0"})
+        if request.url.path == "/api/triage":
+            posted.append(request.url.path)
+        upstream = served.request(request.method, request.url.path, content=request.content,
+                                  headers={"content-type": "application/json"})
+        return httpx.Response(upstream.status_code, content=upstream.content,
+                              headers={"content-type": "application/json"})
+
+    real_client = httpx.Client
+
+    def mocked(*args: Any, **kwargs: Any) -> httpx.Client:
+        return real_client(*args, transport=httpx.MockTransport(handler), **kwargs)
+
+    monkeypatch.setattr(httpx, "Client", mocked)
+    report = run_evaluation(RunOptions(sets=["holdout"], configs=["hybrid"],
+                                       base_url="http://server"), apps(layout), layout)
+    block = report["results"]["holdout"]["hybrid"]
+    assert block["transport"] == "http" and block["retries"]["count"] >= 1
+    assert report["retries"]["count"] == block["retries"]["count"]
+    assert q(report, "holdout", "hybrid", "hit@1") == 1.0
+    assert block["triage"]["overall"]["counts"]["items"] == 1 and posted == []
+    assert "HTTP retries" in headline_tables(report)
+    suite = run_evaluation(RunOptions(sets=["generalisation"], configs=["hybrid"],
+                                      base_url="http://server"), apps(layout), layout)
+    skipped = suite["results"]["generalisation"]["hybrid"]["skipped"]
+    assert "blijverslening-noord" in skipped  # that server was ingested without the suite
+
+
+# --- baseline and command line ---------------------------------------------------------------
+
+def test_naive_baseline_with_fake_embeddings(layout: Layout) -> None:
+    documents = corpus_documents(layout)
+    splits = split_documents(documents)
     assert all(len(s.page_content) <= CHUNK_SIZE for s in splits)
-    app = create_app(CORPUS, DeterministicFakeEmbedding(size=16))
+    texts = {d.doc_id: d.text for d in documents}
+    app = create_app(documents, DeterministicFakeEmbedding(size=16))
     with TestClient(app) as client:
         body = client.post("/api/ask", json={"question": "Wat is de Blijverslening?",
                                              "history": [], "top_k": 5}).json()
-        assert len(body["citations"]) == 4
+        assert 1 <= len(body["citations"]) <= 4
         assert body["answerable"] is True and body["instruments"] == []
         assert body["answer"] == body["citations"][0]["quote"]
         for citation in body["citations"]:
             text = texts[citation["doc_id"]]
             assert text[citation["start"]:citation["end"]] == citation["quote"]
-        assert set(body["timings_ms"]) == {"retrieve", "answer", "total"}
-        assert client.get("/api/documents/fase-2-visie").json()["text"] == texts["fase-2-visie"]
+        assert client.get("/api/documents/alpha").json()["text"] == texts["alpha"]
         assert client.get("/api/documents/onbekend").status_code == 404
 
 
-def test_cli_validate_and_config_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "--corpus", str(CORPUS)]) == 0
-    assert capsys.readouterr().out.startswith("ok: ")
+def test_cli_validate_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "b1", "question": "?", "kind": "factual",
+                               "answerable": True, "gold_docs": ["nergens"],
+                               "gold_quotes": ["x"], "key_facts": ["x"],
+                               "expected_instruments": [], "origin": "own"}) + "\n", "utf-8")
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "unknown document(s) nergens" in out and "1 question" in out
     assert main(["run", "--base-url", "http://127.0.0.1:1", "--config", "bm25"]) == 2
+    assert main(["diff", "--runs-dir", str(tmp_path / "none")]) == 2

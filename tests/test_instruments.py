@@ -474,8 +474,7 @@ def test_instrument_is_hashable(catalogue: Catalogue) -> None:
 
 
 def dev_path() -> Path:
-    local = ROOT / "evals" / "data" / "dev.jsonl"
-    return local if local.exists() else (ROOT / ".." / "shared" / "evals" / "dev.jsonl").resolve()
+    return (ROOT / ".." / "shared" / "evals" / "dev.jsonl").resolve()
 
 
 def test_dev_precision_recall(catalogue: Catalogue) -> None:

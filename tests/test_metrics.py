@@ -34,7 +34,14 @@ from evals.metrics import (
     support_recall,
     supports,
 )
-from evals.scoring import aggregate_questions, aggregate_triage, score_question, score_triage
+from evals.scoring import (
+    METRICS,
+    aggregate_questions,
+    aggregate_triage,
+    score_question,
+    score_triage,
+    value,
+)
 
 GOLD = "De Blijverslening kan mensen helpen om hun woning aan te passen."
 OTHER = "Het SCP schreef een verkenning voor particuliere woonzorg voor ouderen."
@@ -264,51 +271,78 @@ def test_score_and_aggregate_questions() -> None:
     good = score_question(ITEM, _response(), {"d": DOC}, wall_ms=9.0)
     assert good["hit@1"] == 1.0 and good["key_fact_recall"] == 1.0
     assert good["verbatim"] == [1, 1] and good["citation_precision"] == [1, 1]
-    assert good["instruments"] == {"predicted": ["blijverslening"], "tp": 1, "fp": 0, "fn": 0}
+    assert good["instruments"] == {"predicted": ["blijverslening"],
+                                   "expected": ["blijverslening"], "tp": 1, "fp": 0, "fn": 0}
     assert good["timings"] == {"retrieve": 5.0, "answer": 1.0, "total": 6.0, "wall": 9.0}
+    assert good["metrics"]["hit@1"] == 1.0 and good["metrics"]["refusal_accuracy"] is None
+    assert good["metrics"]["false_refusal_rate"] == 0.0
+    assert good["citations"][0] == {"n": 1, "doc_id": "d", "start": START,
+                                    "end": START + len(GOLD), "quote": GOLD}
     refusal = score_question(REFUSAL_ITEM, _response(False, ()), {})
     assert "hit@1" not in refusal and "key_fact_recall" not in refusal
     assert refusal["refused"] and refusal["verbatim"] == [0, 0]
+    assert refusal["metrics"]["refusal_accuracy"] == 1.0 and refusal["metrics"]["hit@1"] is None
     wrongly_suggested = score_question(REFUSAL_ITEM, _response(True), {"d": DOC})
     failed = score_question(replace(ITEM, id="q3"), None, {}, wall_ms=1.0, error="HTTP 500")
     assert failed["hit@1"] == 0.0 and not failed["refused"]
     metrics = aggregate_questions([good, refusal, wrongly_suggested, failed])
-    assert metrics["hit@1"] == 0.5 and metrics["mrr"] == 0.5
-    assert metrics["refusal_accuracy"] == 0.5
-    assert metrics["false_refusal_rate"] == 0.0
-    assert metrics["verbatim_rate"] == 1.0
-    assert metrics["instrument_precision"] == 0.5 and metrics["instrument_recall"] == 0.5
+    assert value(metrics, "hit@1") == 0.5 and value(metrics, "mrr") == 0.5
+    assert metrics["hit@1"]["n"] == 2 and metrics["hit@1"]["low"] == 0.0
+    assert value(metrics, "refusal_accuracy") == 0.5
+    assert value(metrics, "false_refusal_rate") == 0.0
+    assert value(metrics, "verbatim_rate") == 1.0
+    assert value(metrics, "instrument_precision") == 0.5
+    assert value(metrics, "instrument_recall") == 0.5
+    assert value(metrics, "instrument_f1") == 0.5
     assert metrics["counts"] == {"items": 4, "answerable": 2, "unanswerable": 2,
                                  "citations": 2, "cited_sentences": 2, "errors": 1}
-    assert metrics["latency"]["wall"]["p50"] == 5.0
+    assert metrics["latency"]["wall"] == {"p50": 5.0, "p95": pytest.approx(8.6), "n": 2}
+    plain = aggregate_questions([good, refusal], intervals=False)
+    assert plain["hit@1"] == {"value": 1.0, "low": None, "high": None, "n": 1}
 
 
 def test_aggregate_of_refusals_only_has_no_retrieval_numbers() -> None:
     metrics = aggregate_questions([score_question(REFUSAL_ITEM, _response(False, ()), {})])
-    assert metrics["hit@1"] is None and metrics["false_refusal_rate"] is None
-    assert metrics["refusal_accuracy"] == 1.0 and metrics["verbatim_rate"] is None
-    assert metrics["instrument_precision"] is None and metrics["instrument_recall"] is None
+    assert value(metrics, "hit@1") is None and value(metrics, "false_refusal_rate") is None
+    assert value(metrics, "refusal_accuracy") == 1.0 and value(metrics, "verbatim_rate") is None
+    assert value(metrics, "instrument_precision") is None
+    assert value(metrics, "instrument_recall") is None
+
+
+def test_every_metric_says_which_direction_is_better() -> None:
+    lower = {name for name, metric in METRICS.items() if not metric.higher_is_better}
+    assert lower == {"false_refusal_rate", "false_urgent_rate", "pii_leaks"}
+    assert METRICS["pii_leaks"].kind == "sum"
 
 
 def test_score_and_aggregate_triage() -> None:
     item = TriageItem(id="t1", report=REPORT, themes=("financiering", "regelgeving"),
                       fase="uitvoering", origin="own", expected_support=("blijverslening",),
                       urgent=True, contains_pii=True)
+    calm = replace(item, id="t2", report="Het loopt vast.", urgent=False, contains_pii=False)
     personal = extract_personal_data(REPORT)
     clean = {"themes": [{"id": "financiering"}, {"id": "woningvoorraad"}], "fase": "uitvoering",
              "support": [{"id": "blijverslening"}], "urgent": True,
              "redacted_report": "Ik meld dit namens Woonpartners Midden ([NAAM], [TELEFOON])."}
     leaking = {**clean, "similar": [{"report": "mevrouw L. Bos"}], "fase": "visie"}
     scores = [score_triage(item, clean, personal), score_triage(item, leaking, personal),
-              score_triage(item, None, personal, error="HTTP 503")]
+              score_triage(item, None, personal, error="HTTP 503"),
+              score_triage(calm, {**clean, "themes": []}, personal)]
     assert scores[1]["leak_kinds"] == ["name"]
+    assert scores[0]["report"] == clean["redacted_report"]  # personal data is not kept
+    assert scores[3]["report"] == "Het loopt vast."
+    assert scores[0]["metrics"]["urgent_recall"] == 1.0
+    assert scores[3]["metrics"]["false_urgent_rate"] == 1.0
     metrics = aggregate_triage(scores)
-    assert metrics["theme_precision"] == 0.5 and metrics["theme_recall"] == pytest.approx(1 / 3)
-    assert metrics["fase_accuracy"] == pytest.approx(1 / 3)
-    assert metrics["support_recall"] == pytest.approx(2 / 3)
-    assert metrics["urgent_accuracy"] == pytest.approx(2 / 3)
-    assert metrics["pii_leaks"] == 1
-    assert metrics["counts"] == {"items": 3, "errors": 1}
+    assert value(metrics, "theme_precision") == 0.5
+    assert value(metrics, "theme_recall") == pytest.approx(2 / 8)
+    assert value(metrics, "fase_accuracy") == 0.5
+    assert value(metrics, "support_recall") == pytest.approx(3 / 4)
+    assert value(metrics, "urgent_accuracy") == pytest.approx(2 / 4)
+    assert value(metrics, "urgent_recall") == pytest.approx(2 / 3)  # the failed request missed
+    assert value(metrics, "false_urgent_rate") == 1.0
+    assert value(metrics, "pii_leaks") == 1
+    assert metrics["counts"] == {"items": 4, "errors": 1}
 
 
 # --- properties ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from assistant.triage import (
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-OWN = ROOT / "evals" / "data" / "triage-own.jsonl"
+OWN = sorted((ROOT / "evals" / "data" / "tune").glob("triage*.jsonl"))  # tune split only
 SUPPORT_IDS = {
     "verzilverlening", "blijverslening", "stimuleringsregeling-wonen-en-zorg",
     "ondersteuningsteam-wonen-en-zorg", "aangewezen-gebouw", "knelpunt-melden",
@@ -38,8 +38,7 @@ CONTACT_NAME = re.compile(
 
 
 def _dev_path() -> Path | None:
-    for candidate in (ROOT / "evals" / "data" / "triage-dev.jsonl",
-                      ROOT.parent / "shared" / "evals" / "triage-dev.jsonl"):
+    for candidate in (ROOT.parent / "shared" / "evals" / "triage-dev.jsonl",):
         if candidate.is_file():
             return candidate
     return None
@@ -280,7 +279,7 @@ def test_nothing_recognised_still_offers_a_way_forward(taxonomy: Any) -> None:
 
 
 def test_own_items_cover_themes_fases_urgency_and_pii() -> None:
-    items = _items(OWN)
+    items = [item for path in OWN for item in _items(path) if item["origin"] == "own"]
     assert len(items) >= 15
     assert all(item["origin"] == "own" for item in items)
     assert {t for item in items for t in item["themes"]} == set(THEME_IDS)
@@ -291,7 +290,8 @@ def test_own_items_cover_themes_fases_urgency_and_pii() -> None:
 
 
 def test_quality_on_own_items(taxonomy: Any) -> None:
-    scores = measure(_items(OWN), taxonomy)
+    scores = measure([item for path in OWN for item in _items(path) if item["origin"] == "own"],
+                     taxonomy)
     assert scores["theme_f1"] >= 0.8, scores
     assert scores["fase_accuracy"] >= 0.75, scores
     assert scores["support_recall"] >= 0.9, scores
