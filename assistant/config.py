@@ -6,10 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_DIR = Path.home() / ".cache" / "woonzorgwijzer" / "models" / "embeddinggemma-300m"
+DEFAULT_LLM_PATH = (
+    Path.home() / ".cache" / "woonzorgwijzer" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+)
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,16 @@ class Settings(BaseSettings):
         description="Local sentence-transformers directory (or a hub id where a hub is reachable).",
     )
     embedding_batch_size: int = 16
+    embedding_runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch",
+        description="Encoder runtime: PyTorch via sentence-transformers, or the ONNX export made "
+        "at install time (scripts/export_onnx.py), full precision or dynamically int8-quantised. "
+        "Part of the model key: an index is served only by the runtime that built it.",
+    )
+    embedding_onnx_dir: Path | None = Field(
+        default=None,
+        description="The ONNX export of EMBEDDING_MODEL; None means the sibling `<model>-onnx`.",
+    )
     embedding_dim: int | None = Field(
         default=None, description="Matryoshka truncation; None keeps the model's full dimension."
     )
@@ -44,7 +57,22 @@ class Settings(BaseSettings):
         description="Torch threads per query while serving; measured in bench/: one thread "
         "per request with requests in parallel beats two threads per request.",
     )
-    generator: Literal["extractive", "generative"] = "extractive"
+    generator: Literal["extractive", "local", "openai"] = Field(
+        default="extractive",
+        description="extractive: quoted sentences; local: a GGUF model via xllamacpp; "
+        "openai: any OpenAI-compatible endpoint. Generated answers are verified per sentence.",
+    )
+    llm_model_path: Path = Field(
+        default=DEFAULT_LLM_PATH, description="GGUF file assembled by `make llm` (or llm-small)."
+    )
+    llm_threads: int = Field(default=2, description="CPU threads for the local model.")
+    llm_ctx: int = Field(default=4096, description="Context length of the local model (tokens).")
+    llm_max_tokens: int = Field(default=320, description="Longest generated answer (tokens).")
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://gpu-host:8000/v1."
+    )
+    openai_model: str | None = None
+    openai_api_key: SecretStr | None = None
     retrieval_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     sqlite_path: Path = Path("data") / "woonzorgwijzer.sqlite"
     log_level: str = "INFO"
