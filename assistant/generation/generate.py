@@ -1,0 +1,138 @@
+"""Streamed, verified generation: tokens are buffered into sentences, each sentence is checked
+against the passages it cites, and only supported sentences are passed on.
+
+`generate_answer` yields a `SentenceEvent` for each kept sentence, a `DroppedEvent` for each
+dropped one (with its reasons, for logging and the eval report; not for display) and, last,
+a `FinalEvent` with the whole verification and whether the caller should fall back to the
+extractive answer. Closing the iterator (a client that went away) closes the model stream,
+which stops a local model at its next token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.generation.prompting import TurnLike, build_messages
+from assistant.generation.types import EvidencePassage, Verification, VerifiedAnswer
+from assistant.generation.verify import (
+    DocumentEmbedder,
+    SentenceBuffer,
+    Thresholds,
+    Verifier,
+    assemble,
+    fallback_reason,
+    is_fragment,
+    is_refusal,
+    parse_sentence,
+)
+from assistant.language.tokens import Analyzer
+
+
+@dataclass(frozen=True)
+class SentenceEvent:
+    verification: Verification
+    kind: Literal["sentence"] = "sentence"
+
+
+@dataclass(frozen=True)
+class DroppedEvent:
+    verification: Verification
+    kind: Literal["dropped"] = "dropped"
+
+
+@dataclass(frozen=True)
+class FinalEvent:
+    """The end of a generation: what was kept, why the rest went, and the timings."""
+
+    answer: VerifiedAnswer
+    fallback: bool
+    fallback_reason: str | None
+    generator: str
+    raw_text: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    kind: Literal["final"] = "final"
+
+
+GenerationEvent = SentenceEvent | DroppedEvent | FinalEvent
+
+
+def generator_name(model: BaseChatModel) -> str:
+    """A short label for the response's `generator` field ("local", "openai", or the type)."""
+    kind = model._llm_type
+    return {"xllamacpp": "local", "openai-chat": "openai"}.get(kind, kind)
+
+
+def generate_answer(
+    question: str,
+    passages: Sequence[EvidencePassage],
+    history: Sequence[TurnLike],
+    chat_model: BaseChatModel,
+    *,
+    analyzer: Analyzer | None = None,
+    embedder: DocumentEmbedder | None = None,
+    thresholds: Thresholds | None = None,
+) -> Iterator[GenerationEvent]:
+    """Stream verified sentences of a generated answer, then a final event."""
+    started = time.perf_counter()
+    messages, seen = build_messages(question, passages, history)
+    verifier = Verifier(seen, analyzer, embedder, thresholds)
+    buffer = SentenceBuffer()
+    verdicts: list[Verification] = []
+    refused = False
+    raw_parts: list[str] = []
+    timings: dict[str, float] = {}
+    usage: dict[str, int] = {}
+
+    def elapsed() -> float:
+        return round((time.perf_counter() - started) * 1000, 1)
+
+    def judge(raws: list[str]) -> Iterator[GenerationEvent]:
+        nonlocal refused
+        for raw in raws:
+            sentence = parse_sentence(raw)
+            if not sentence.body or is_fragment(sentence):
+                continue
+            if is_refusal(sentence.body):
+                refused = True
+                continue
+            verdict = verifier.check(sentence)
+            verdicts.append(verdict)
+            if verdict.supported:
+                timings.setdefault("first_sentence", elapsed())
+                timings["last_sentence"] = elapsed()
+                yield SentenceEvent(verdict)
+            else:
+                yield DroppedEvent(verdict)
+
+    for chunk in chat_model.stream(messages):
+        text = chunk.text
+        metadata = getattr(chunk, "response_metadata", None) or {}
+        if isinstance(metadata.get("usage"), dict):
+            usage = {k: v for k, v in metadata["usage"].items() if isinstance(v, int)}
+        usage_metadata = getattr(chunk, "usage_metadata", None)
+        if usage_metadata:
+            usage = {k: v for k, v in dict(usage_metadata).items() if isinstance(v, int)}
+        if not text:
+            continue
+        timings.setdefault("first_token", elapsed())
+        raw_parts.append(text)
+        yield from judge(buffer.feed(text))
+    yield from judge(buffer.flush())
+    timings["total"] = elapsed()
+    answer = assemble(verdicts, refused)
+    reason = fallback_reason(answer)
+    yield FinalEvent(
+        answer=answer,
+        fallback=reason is not None,
+        fallback_reason=reason,
+        generator=generator_name(chat_model),
+        raw_text="".join(raw_parts),
+        timings_ms=timings,
+        usage=usage,
+    )
