@@ -76,8 +76,10 @@ lint: install
 	$(BIN)/ruff check assistant ingest evals bench scripts tests
 	$(BIN)/mypy
 
+# the product on tune, holdout and generalisation; the baselines on holdout only (time on 2 cores)
 eval: model
-	$(BIN)/python -m evals run --config bm25 dense hybrid naive-langchain
+	$(BIN)/python -m evals run --set tune holdout generalisation \
+	  --config hybrid bm25 dense naive-langchain --baselines-on holdout
 
 bench: model
 	nice -n 5 $(BIN)/python -m bench

@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                           "default: tune holdout generalisation")
     run.add_argument("--config", dest="configs", nargs="+", choices=CONFIGS,
                      help=f"default: all ({', '.join(CONFIGS)}); with --base-url: {PRODUCT}")
+    run.add_argument("--baselines-on", dest="baseline_sets", action="extend", nargs="+",
+                     metavar="SET", help="run the configurations other than the product only on "
+                                         "these sets (default: on every set)")
     run.add_argument("--base-url", help="evaluate a running server instead of in-process")
     run.add_argument("--http-triage", action="store_true",
                      help="with --base-url, also post triage reports to the server (they land "
@@ -92,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         sets=_sets(args.sets or ["tune", "holdout", "generalisation"]), configs=configs,
         base_url=args.base_url, top_k=args.top_k, limit=args.limit, seed=args.seed,
         order=args.order, resamples=args.resamples, http_triage=args.http_triage,
+        baseline_sets=_sets(args.baseline_sets) if args.baseline_sets else None,
         retry=RetryPolicy(max_total_wait_s=args.max_wait), cache_dir=args.cache_dir,
     )
     report = run_evaluation(options)
@@ -158,7 +162,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpx2", "assistant", "ingest", "chromadb"):
+    for noisy in ("httpx", "httpx2", "assistant", "ingest", "chromadb", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:

@@ -241,7 +241,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "# Woonzorgwijzer evaluation",
         f"Run `{report['run_id']}` ({report['generated_at']}); product configuration "
         f"`{product}`; configurations {', '.join(options['configs'])}; top_k {options['top_k']}"
-        + (f"; first {options['limit']} items per set" if options.get("limit") else "") + ".",
+        + (f"; first {options['limit']} items per set" if options.get("limit") else "")
+        + (f"; configurations other than the product ran on {', '.join(options['baseline_sets'])}"
+           " only (time on 2 cores)" if options.get("baseline_sets") else "") + ".",
         "## Sets",
         markdown_table(
             ["set", "questions", "triage", "index", "files", "configuration order"],

@@ -115,6 +115,7 @@ class RunOptions:
     order: str = "seeded"  # "seeded": shuffled per set with the seed; "given": as listed
     resamples: int = RESAMPLES
     http_triage: bool = False
+    baseline_sets: Sequence[str] | None = None  # sets the non-product configs run on; None: all
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cache_dir: Path | None = None
 
@@ -411,6 +412,8 @@ def build_report(blocks: Sequence[Block], sets: Sequence[EvalSet],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "product": PRODUCT,
         "options": {"sets": list(options.sets), "configs": list(options.configs),
+                    "baseline_sets": None if options.baseline_sets is None
+                    else list(options.baseline_sets),
                     "top_k": options.top_k, "base_url": options.base_url,
                     "limit": options.limit, "seed": options.seed, "order": options.order,
                     "resamples": options.resamples},
@@ -442,7 +445,9 @@ def run_evaluation(options: RunOptions, apps: Apps | None = None,
 
             apps = DefaultApps(layout, Path(workdir), options.cache_dir)
         for eval_set in sets:
-            orders[eval_set.name] = config_order(options.configs, eval_set.name, options.seed,
+            configs = [c for c in options.configs if c == PRODUCT or options.baseline_sets is None
+                       or eval_set.name in options.baseline_sets]
+            orders[eval_set.name] = config_order(configs, eval_set.name, options.seed,
                                                  options.order)
             if not eval_set.questions and not eval_set.triage:
                 log.warning("set %s has no items: skipped", eval_set.name)

@@ -23,7 +23,7 @@ from evals.datasets import GENERALISATION_INDEX
 from evals.documents import Layout, corpus_documents
 from evals.gate import check, failures, load_thresholds, render
 from evals.records import list_runs, read_items, read_summary
-from evals.report import headline_tables, write_reports
+from evals.report import headline_tables, render_markdown, write_reports
 from evals.runner import (
     CONFIGS,
     ConfigError,
@@ -135,6 +135,15 @@ def test_limit_and_single_config(layout: Layout) -> None:
     assert report["sets"]["tune"]["questions"] == 2
     assert report["comparisons"] == {} and report["gaps"] == {}
     assert report["results"]["tune"]["bm25"]["triage"] is None
+
+
+def test_baselines_may_run_on_some_sets_only(layout: Layout) -> None:
+    report = run_evaluation(RunOptions(sets=ALL_SETS, baseline_sets=["holdout"]), apps(layout),
+                            layout)
+    assert list(report["results"]["tune"]) == ["hybrid"]
+    assert set(report["results"]["holdout"]) == set(CONFIGS)
+    assert list(report["comparisons"]["holdout"]) != [] and report["comparisons"]["tune"] == {}
+    assert "ran on holdout only" in render_markdown(report)
 
 
 def test_order_is_seeded_per_set() -> None:
