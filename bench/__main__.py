@@ -1,10 +1,16 @@
-"""`python -m bench [--quick] [--profile]`: every benchmark in one run, within a time budget.
+"""`python -m bench [--quick] [--profile] [--equivalence]`: every benchmark in one run, within
+a time budget.
 
-Phases, in order: cold and warm ingest with the real model; the real API over HTTP at 1, 4
-and 8 clients; ingest and retrieval on synthetic corpora at 1× and 100× (the sizes with
-goals); the naive-langchain baseline in-process; the same at 10×. Each phase gets what is
-left of the budget (a phase that would not fit is reported as skipped), so the whole run
-ends in time even on a busy machine.
+Phases, in order: question-embedding latency of every encoder runtime (PyTorch, ONNX, ONNX
+int8), interleaved in one process; cold and warm ingest with the real model, once per runtime
+(each builds its own index); the real API over HTTP at 1, 4 and 8 clients, one server per
+runtime, the runtimes taking turns level by level; ingest and retrieval on synthetic corpora
+at 1× and 100× (the sizes with goals); the naive-langchain baseline in-process; the same at
+10×. Each phase gets what is left of the budget (a phase that would not fit is reported as
+skipped), so the whole run ends in time even on a busy machine. Ratios against PyTorch are
+always taken within this one run.
+`--equivalence` instead measures how close the ONNX vectors are to PyTorch's
+(bench/runtime_equivalence.py).
 All data lives in a temporary directory; the repository's data/ is never touched.
 """
 
@@ -30,12 +36,14 @@ from assistant.config import Settings
 from bench.load import Server, run_level, server_env
 from bench.questions import base_questions, stream
 from bench.report import finalize, write_results
+from bench.runtime_equivalence import RESULTS_NAME
 from bench.synthetic import build_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
+RUNTIMES = ("torch", "onnx", "onnx-int8")
 RESERVE_S = 15.0
 MIN_PHASE_S = 30.0
 REQUEST_TIMEOUT_S = 30.0
@@ -53,13 +61,19 @@ class Plan:
     questions: int
     question_time_s: float
     factors: tuple[int, ...]
-    worker_cap_s: float = 240.0
+    runtimes: tuple[str, ...] = RUNTIMES
+    query_threads: tuple[int, ...] = (1, 2)
+    query_questions: int = 40
+    query_time_s: float = 60.0
+    worker_cap_s: float = 300.0
 
 
-FULL = Plan("full", budget_s=540, levels=((1, 60), (4, 80), (8, 120)), level_time_s=25,
-            repeat_requests=20, questions=40, question_time_s=20, factors=(1, 10, 100))
-QUICK = Plan("quick", budget_s=300, levels=((1, 15), (4, 24), (8, 32)), level_time_s=12,
-             repeat_requests=8, questions=15, question_time_s=12, factors=(1, 10))
+FULL = Plan("full", budget_s=2400, levels=((1, 60), (4, 80), (8, 120)), level_time_s=25,
+            repeat_requests=20, questions=40, question_time_s=20, factors=(1, 10, 100),
+            worker_cap_s=600)
+QUICK = Plan("quick", budget_s=900, levels=((1, 10), (4, 16), (8, 24)), level_time_s=8,
+             repeat_requests=5, questions=10, question_time_s=8, factors=(1,),
+             query_threads=(1,), query_questions=10, query_time_s=20, worker_cap_s=400)
 
 
 class Skipped(RuntimeError):
@@ -111,13 +125,26 @@ def run_worker(task: str, name: str, config: dict[str, Any], work: Path,
     return result
 
 
-def phase_ingest(plan: Plan, clock: Clock, work: Path, data_dir: Path) -> dict[str, Any]:
+def phase_queries(plan: Plan, clock: Clock, work: Path,
+                  bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    config = {"data_dir": str(work / "queries-data"), "corpus_dir": str(ROOT / "corpus"),
+              "runtimes": list(plan.runtimes), "threads": list(plan.query_threads),
+              "warmup": stream(bodies, 40_000, 2),
+              "questions": stream(bodies, 50_000, plan.query_questions),
+              "time_limit_s": plan.query_time_s}
+    return run_worker("queries", "queries", config, work, clock.allow(plan.worker_cap_s))
+
+
+def phase_ingest(plan: Plan, clock: Clock, work: Path, data_dir: Path,
+                 runtime: str) -> dict[str, Any]:
     config = {"data_dir": str(data_dir), "corpus_dir": str(ROOT / "corpus"),
-              "export_dir": str(work)}
-    result = run_worker("ingest", "ingest", config, work, clock.allow(plan.worker_cap_s))
+              "export_dir": str(work), "runtime": runtime}
+    result = run_worker("ingest", f"ingest-{runtime}", config, work,
+                        clock.allow(plan.worker_cap_s))
     if "error" in result:
         return result
-    env = {**base_env(), "DATA_DIR": str(data_dir), "CORPUS_DIR": str(ROOT / "corpus")}
+    env = {**base_env(), "DATA_DIR": str(data_dir), "CORPUS_DIR": str(ROOT / "corpus"),
+           "EMBEDDING_RUNTIME": runtime}
     try:
         timeout = clock.allow(60)
     except Skipped as exc:
@@ -136,41 +163,73 @@ def phase_ingest(plan: Plan, clock: Clock, work: Path, data_dir: Path) -> dict[s
     return result
 
 
-def phase_serving(plan: Plan, clock: Clock, work: Path, data_dir: Path,
-                  bodies: list[dict[str, Any]]) -> dict[str, Any]:
-    server = Server(ROOT, server_env(base_env(), data_dir, ROOT / "corpus"), work / "api.log")
-    pid = server.process.pid
+def _start_server(clock: Clock, work: Path, runtime: str, data_dir: Path,
+                  bodies: list[dict[str, Any]]) -> tuple[Server, dict[str, Any]]:
+    """One API server, ready and warmed (its model loaded by a first request)."""
+    server = Server(ROOT, server_env(base_env(), data_dir, ROOT / "corpus", runtime),
+                    work / f"api-{runtime}.log")
     try:
-        result: dict[str, Any] = {"startup_s": round(server.wait_ready(clock.allow(60)), 2)}
+        result: dict[str, Any] = {"startup_s": round(server.wait_ready(clock.allow(90)), 2)}
         first = asyncio.run(run_level(server.base_url, stream(bodies, 10_000, 1), 1,
-                                      clock.allow(120), clock.allow(120), pid))
+                                      clock.allow(120), clock.allow(120), server.process.pid))
         result["first_request_ms"] = first["ask_ms"]["max"]
         asyncio.run(run_level(server.base_url, stream(bodies, 10_001, 3), 1,
-                              clock.allow(60), REQUEST_TIMEOUT_S, pid))
-        levels: list[dict[str, Any]] = []
+                              clock.allow(60), REQUEST_TIMEOUT_S, server.process.pid))
+    except Exception:
+        server.stop()
+        raise
+    return server, result
+
+
+def phase_serving(plan: Plan, clock: Clock, work: Path, data_dirs: dict[str, Path],
+                  bodies: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One server per runtime, started one after the other (so each starts on a quiet
+    machine); then at each level every runtime takes its turn, in an order that rotates, so
+    they share the machine's load; the others sit idle meanwhile."""
+    results: dict[str, dict[str, Any]] = {}
+    servers: dict[str, Server] = {}
+    try:
+        for runtime, data_dir in data_dirs.items():
+            print(f"[bench] serving: starting the {runtime} server …", file=sys.stderr,
+                  flush=True)
+            try:
+                servers[runtime], results[runtime] = _start_server(clock, work, runtime,
+                                                                   data_dir, bodies)
+            except Skipped as exc:
+                results[runtime] = {"skipped": str(exc)}
+            except Exception as exc:  # one runtime's server failing leaves the others
+                results[runtime] = {"error": f"{type(exc).__name__}: {exc}"}
+        levels: dict[str, list[dict[str, Any]]] = {runtime: [] for runtime in servers}
+        order = list(servers)
         offset = 0
         try:
-            for clients, count in plan.levels:
-                limit = clock.allow(plan.level_time_s)
-                levels.append(asyncio.run(run_level(
-                    server.base_url, stream(bodies, offset, count), clients, limit,
-                    REQUEST_TIMEOUT_S, pid)))
+            for i, (clients, count) in enumerate(plan.levels):
+                for runtime in order[i % len(order):] + order[: i % len(order)] if order else []:
+                    server = servers[runtime]
+                    levels[runtime].append(asyncio.run(run_level(
+                        server.base_url, stream(bodies, offset, count), clients,
+                        clock.allow(plan.level_time_s), REQUEST_TIMEOUT_S, server.process.pid)))
                 offset += count
-            result["repeat"] = asyncio.run(run_level(
-                server.base_url, stream(bodies, 0, plan.repeat_requests), 1,
-                clock.allow(plan.level_time_s), REQUEST_TIMEOUT_S, pid))
+            for runtime, server in servers.items():
+                results[runtime]["repeat"] = asyncio.run(run_level(
+                    server.base_url, stream(bodies, 0, plan.repeat_requests), 1,
+                    clock.allow(plan.level_time_s), REQUEST_TIMEOUT_S, server.process.pid))
         except Skipped as exc:
-            result["cut_short"] = str(exc)
-        result["levels"] = levels
-        result["memory_mb"] = server.memory_mb()
+            for runtime in servers:
+                results[runtime]["cut_short"] = str(exc)
+        for runtime, server in servers.items():
+            results[runtime]["levels"] = levels[runtime]
+            results[runtime]["memory_mb"] = server.memory_mb()
+            found = levels[runtime]
+            if found:
+                best = max(found, key=lambda level: level["throughput_rps"] or 0.0)
+                results[runtime]["saturation_rps"] = best["throughput_rps"]
+                results[runtime]["saturation_clients"] = best["clients"]
+                results[runtime]["errors_below_saturation"] = sum(lv["errors"] for lv in found)
     finally:
-        server.stop()
-    if levels:
-        best = max(levels, key=lambda level: level["throughput_rps"] or 0.0)
-        result["saturation_rps"] = best["throughput_rps"]
-        result["saturation_clients"] = best["clients"]
-        result["errors_below_saturation"] = sum(level["errors"] for level in levels)
-    return result
+        for server in servers.values():
+            server.stop()
+    return results
 
 
 def phase_baseline(plan: Plan, clock: Clock, work: Path, bodies: list[dict[str, Any]],
@@ -182,13 +241,13 @@ def phase_baseline(plan: Plan, clock: Clock, work: Path, bodies: list[dict[str, 
     return run_worker("baseline", "baseline", config, work, clock.allow(plan.worker_cap_s))
 
 
-def phase_scale(plan: Plan, clock: Clock, work: Path, factor: int,
+def phase_scale(plan: Plan, clock: Clock, work: Path, factor: int, runtime: str,
                 bodies: list[dict[str, Any]], profile_dir: Path | None) -> dict[str, Any]:
     timeout = clock.allow(plan.worker_cap_s)
     corpus = build_corpus(ROOT / "corpus", work / f"corpus-{factor}x", factor)
     config: dict[str, Any] = {
         "factor": factor, "data_dir": str(work / f"data-{factor}x"),
-        "corpus_dir": str(corpus.directory), "export_dir": str(work),
+        "corpus_dir": str(corpus.directory), "export_dir": str(work), "runtime": runtime,
         "warmup": stream(bodies, 20_000, 2), "questions": stream(bodies, 0, plan.questions),
         "time_limit_s": plan.question_time_s,
     }
@@ -214,35 +273,68 @@ def _guarded(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _ok(section: dict[str, Any]) -> bool:
+    return "error" not in section and "skipped" not in section
+
+
+def scale_runtime(plan: Plan, ingested: list[str]) -> str | None:
+    """The runtime whose vectors and query model the scaling runs use: the configured one
+    (EMBEDDING_RUNTIME, default torch) when its ingest worked, else the first that did."""
+    configured = Settings().embedding_runtime
+    if configured in ingested:
+        return configured
+    return ingested[0] if ingested else None
+
+
 def run_all(plan: Plan, work: Path, profile_dir: Path | None) -> dict[str, Any]:
     clock = Clock(plan.budget_s)
     started = time.monotonic()
     bodies = base_questions()
-    data_dir = work / "data-real"
+    settings = Settings()
     results: dict[str, Any] = {"meta": {
         "mode": plan.mode, "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "load_avg_start": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(), "embedding_model": Settings().embedding_model,
+        "python": platform.python_version(), "embedding_model": settings.embedding_model,
+        "runtimes": list(plan.runtimes), "serve_threads": settings.serve_threads,
         "questions": len(bodies), "plan": asdict(plan),
         "profiles": str(profile_dir) if profile_dir else None,
     }}
-    results["ingest"] = _guarded("ingest", lambda: phase_ingest(plan, clock, work, data_dir))
-    ingested = "error" not in results["ingest"] and "skipped" not in results["ingest"]
-    results["serving"] = (
-        _guarded("serving", lambda: phase_serving(plan, clock, work, data_dir, bodies))
-        if ingested else {"skipped": "no index: the ingest phase did not finish"})
+    results["queries"] = _guarded("question embedding per runtime",
+                                  lambda: phase_queries(plan, clock, work, bodies))
+    data_dirs = {runtime: work / f"data-real-{runtime}" for runtime in plan.runtimes}
+    results["ingest"] = {
+        runtime: _guarded(f"ingest ({runtime})",
+                          partial(phase_ingest, plan, clock, work, data_dirs[runtime], runtime))
+        for runtime in plan.runtimes
+    }
+    ingested = [runtime for runtime in plan.runtimes if _ok(results["ingest"][runtime])]
+    print("[bench] serving …", file=sys.stderr, flush=True)
+    serving_load = round(os.getloadavg()[0], 2)
+    try:
+        results["serving"] = phase_serving(plan, clock, work,
+                                           {r: data_dirs[r] for r in ingested}, bodies)
+    except Exception as exc:  # reported, the other phases still run
+        results["serving"] = {r: {"error": f"{type(exc).__name__}: {exc}"} for r in ingested}
+    for name in plan.runtimes:
+        results["serving"].setdefault(
+            name, {"skipped": "no index: the ingest phase of this runtime did not finish"})
+        results["serving"][name].setdefault("load_avg_start", serving_load)
+    runtime = scale_runtime(plan, ingested)
+    results["meta"]["scaling_runtime"] = runtime
     scaling: dict[int, dict[str, Any]] = {}
 
     def scale(factors: tuple[int, ...]) -> None:
         for factor in factors:
             scaling[factor] = (
-                _guarded(f"scale {factor}×",
-                         partial(phase_scale, plan, clock, work, factor, bodies, profile_dir))
-                if ingested else {"skipped": "no source vectors: the ingest phase did not finish"})
+                _guarded(f"scale {factor}× ({runtime})",
+                         partial(phase_scale, plan, clock, work, factor, runtime, bodies,
+                                 profile_dir))
+                if runtime else {"skipped": "no source vectors: no ingest phase finished"})
 
     scale(tuple(dict.fromkeys(plan.factors[:1] + plan.factors[-1:])))  # the sizes with goals
+    torch_ok = "torch" in ingested
     results["baseline"] = _guarded("baseline", lambda: phase_baseline(
-        plan, clock, work, bodies, data_dir if ingested else None))
+        plan, clock, work, bodies, data_dirs["torch"] if torch_ok else None))
     scale(plan.factors[1:-1])
     results["scaling"] = [{**scaling[factor], "factor": factor} for factor in plan.factors]
     results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
@@ -252,17 +344,27 @@ def run_all(plan: Plan, work: Path, profile_dir: Path | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller samples, 1× and 10× only")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller samples, one thread count, 1× only")
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile extra in-process questions per corpus size")
+    parser.add_argument("--equivalence", action="store_true",
+                        help="only compare the runtimes' vectors with PyTorch's")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
+    if args.equivalence:
+        from bench.runtime_equivalence import main as measure_equivalence
+
+        return measure_equivalence(["--out", str(args.out)])
     plan = QUICK if args.quick else FULL
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="woonzorgwijzer-bench-") as tmp:
         results = run_all(plan, Path(tmp), args.out if args.profile else None)
+    closeness = args.out / RESULTS_NAME
+    if closeness.is_file():  # the vectors' closeness, measured apart (--equivalence)
+        results["equivalence"] = json.loads(closeness.read_text(encoding="utf-8"))
     json_path, markdown_path, markdown = write_results(results, args.out)
     print(markdown)
     print(f"written: {json_path}, {markdown_path}")

@@ -156,9 +156,12 @@ async def run_level(base_url: str, bodies: list[dict[str, Any]], clients: int,
     }
 
 
-def server_env(base: dict[str, str], data_dir: Path, corpus_dir: Path) -> dict[str, str]:
-    """The server's environment: the benchmark's data dir, never the repository's data/."""
+def server_env(base: dict[str, str], data_dir: Path, corpus_dir: Path,
+               runtime: str = "torch") -> dict[str, str]:
+    """The server's environment: the benchmark's data dir, never the repository's data/, and
+    the encoder runtime that built that data dir's index."""
     env = dict(base)
     env.update({"DATA_DIR": str(data_dir), "CORPUS_DIR": str(corpus_dir),
-                "SQLITE_PATH": str(data_dir / "app.sqlite"), "HOST": HOST})
+                "SQLITE_PATH": str(data_dir / "app.sqlite"), "HOST": HOST,
+                "EMBEDDING_RUNTIME": runtime})
     return env

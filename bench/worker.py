@@ -1,8 +1,10 @@
 """Benchmark steps that run in their own process, so each one's peak memory is its own.
 
 `python -m bench.worker TASK CONFIG.json OUT.json`; TASK is `ingest` (cold and warm ingest
-with the real model), `baseline` (the naive-langchain baseline in-process) or `scale` (ingest
-of a synthetic corpus with source vectors, then in-process questions).
+with the real model, in the runtime the config names), `queries` (question-embedding latency
+of every runtime, interleaved in one process), `baseline` (the naive-langchain baseline
+in-process) or `scale` (ingest of a synthetic corpus with source vectors, then in-process
+questions).
 """
 
 from __future__ import annotations
@@ -28,15 +30,19 @@ import numpy as np  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from bench.stats import directory_mb, proc_memory_mb, summarize  # noqa: E402
 
-SOURCE_TEXTS = "sources.json"
-SOURCE_VECTORS = "sources.npy"
 PROFILE_TOP = 30
+
+
+def source_files(export: Path, runtime: str) -> tuple[Path, Path]:
+    """Chunk texts and their real vectors as one runtime's ingest embedded them."""
+    return export / f"sources-{runtime}.json", export / f"sources-{runtime}.npy"
 
 
 def _settings(config: dict[str, Any]) -> Settings:
     data_dir = Path(config["data_dir"])
     return Settings(data_dir=data_dir, corpus_dir=Path(config["corpus_dir"]),
-                    sqlite_path=data_dir / "app.sqlite")
+                    sqlite_path=data_dir / "app.sqlite",
+                    embedding_runtime=config.get("runtime", "torch"))
 
 
 def _ms(seconds: float) -> float:
@@ -44,7 +50,8 @@ def _ms(seconds: float) -> float:
 
 
 def ingest_task(config: dict[str, Any]) -> dict[str, Any]:
-    """Cold ingest into a fresh data dir with the real model, then an unchanged re-ingest."""
+    """Cold ingest into a fresh data dir with the real model (the config's runtime), then an
+    unchanged re-ingest; the index stays for the serving phase of that runtime."""
     from assistant.embedder import get_embedder
     from assistant.store import IndexProvider
     from ingest.embed import embedding_text, reusable_vectors
@@ -65,17 +72,21 @@ def ingest_task(config: dict[str, Any]) -> dict[str, Any]:
     warm_s = time.perf_counter() - started
     handle = IndexProvider(settings, embedder.model_key).current()
     vectors = reusable_vectors(handle.collection, [c.chunk_id for c in handle.chunks])
-    export = Path(config["export_dir"])
-    (export / SOURCE_TEXTS).write_text(
+    texts_path, vectors_path = source_files(Path(config["export_dir"]), settings.embedding_runtime)
+    texts_path.write_text(
         json.dumps([embedding_text(c) for c in handle.chunks], ensure_ascii=False), "utf-8")
-    np.save(export / SOURCE_VECTORS, np.stack([vectors[c.chunk_id] for c in handle.chunks]))
+    np.save(vectors_path, np.stack([vectors[c.chunk_id] for c in handle.chunks]))
     return {
+        "runtime": settings.embedding_runtime,
         "model_load_s": round(model_load_s, 2),
         "dimension": dimension,
         "documents": cold.documents,
         "chunks": cold.chunks,
+        "units": cold.units,
+        "embedded": cold.embedded + cold.units_embedded,
         "cold_s": round(cold_s, 2),
         "chunks_per_s": round(cold.chunks / cold_s, 2),
+        "units_per_s": round(cold.units / cold_s, 2),
         "chunks_per_s_with_model_load": round(cold.chunks / (cold_s + model_load_s), 2),
         "warm_s": round(warm_s, 3),
         "warm_status": warm.status,
@@ -85,6 +96,55 @@ def ingest_task(config: dict[str, Any]) -> dict[str, Any]:
 
 
 AskTimings = Callable[[dict[str, Any]], dict[str, float]]
+
+
+def _embed_only(embedder: Any) -> AskTimings:
+    def ask(request: dict[str, Any]) -> dict[str, float]:
+        embedder.embed_query(request["question"])
+        return {}
+    return ask
+
+
+def queries_task(config: dict[str, Any]) -> dict[str, Any]:
+    """Question-embedding latency of every runtime, one query at a time, cache cleared.
+
+    Per thread count (1 = each request's share while serving, 2 = a lone query on both cores)
+    the runtimes embed each question back to back, alternating who goes first, so they see
+    the same machine load and the ratios are fair. Every question string is new: no cache
+    hits."""
+    import torch
+
+    from assistant.embedder import ONNX_VARIANTS, OnnxEmbedder, SentenceTransformerEmbedder
+
+    settings = _settings(config)
+    runtimes: list[str] = config["runtimes"]
+    torch_embedder = (SentenceTransformerEmbedder(settings.embedding_model,
+                                                  dimension=settings.embedding_dim)
+                      if "torch" in runtimes else None)
+    result: dict[str, Any] = {"runtimes": runtimes, "model_load_s": {}, "threads": {}}
+    for threads in config["threads"]:
+        torch.set_num_threads(threads)
+        embedders: dict[str, Any] = {}
+        for runtime in runtimes:
+            started = time.perf_counter()
+            if runtime in ONNX_VARIANTS:
+                embedders[runtime] = OnnxEmbedder(
+                    settings.embedding_model, runtime, dimension=settings.embedding_dim,
+                    threads=threads, export_dir=settings.embedding_onnx_dir)
+            else:
+                embedders[runtime] = torch_embedder
+            embedders[runtime].embed_query("opwarmen")
+            result["model_load_s"].setdefault(runtime, _ms(time.perf_counter() - started) / 1000)
+        for body in config["warmup"]:
+            for embedder in embedders.values():
+                embedder.embed_query(body["question"])
+        for embedder in embedders.values():
+            embedder.clear_query_cache()
+        latency = _question_loop({r: _embed_only(e) for r, e in embedders.items()},
+                                 config["questions"], config["time_limit_s"])
+        result["threads"][str(threads)] = {r: found["wall"] for r, found in latency.items()}
+        del embedders  # the ONNX sessions of this thread count; torch's instance stays
+    return result
 
 
 def _question_loop(asks: dict[str, AskTimings], bodies: list[dict[str, Any]],
@@ -160,9 +220,9 @@ def scale_task(config: dict[str, Any]) -> dict[str, Any]:
     from ingest.pipeline import run_ingest
 
     settings = _settings(config)
-    export = Path(config["export_dir"])
-    texts = json.loads((export / SOURCE_TEXTS).read_text("utf-8"))
-    vectors = np.load(export / SOURCE_VECTORS)
+    texts_path, vectors_path = source_files(Path(config["export_dir"]), settings.embedding_runtime)
+    texts = json.loads(texts_path.read_text("utf-8"))
+    vectors = np.load(vectors_path)
     real = get_embedder(settings)
     started = time.perf_counter()
     real.embed_query("opwarmen")  # loads the model outside the timed ingest
@@ -191,9 +251,11 @@ def scale_task(config: dict[str, Any]) -> dict[str, Any]:
         profile_questions(ask, config["profile_questions"], Path(config["profile_out"]))
     return {
         "factor": config["factor"],
+        "runtime": settings.embedding_runtime,
         "model_load_s": round(model_load_s, 2),
         "documents": report.documents,
         "chunks": report.chunks,
+        "units": report.units,
         "ingest_s": round(ingest_s, 2),
         "surrogate_embed_s": round(surrogate.seconds, 2),
         "real_vectors": surrogate.exact,
@@ -220,7 +282,8 @@ def profile_questions(ask: AskTimings,
 
 
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "ingest": ingest_task, "baseline": baseline_task, "scale": scale_task,
+    "ingest": ingest_task, "queries": queries_task, "baseline": baseline_task,
+    "scale": scale_task,
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bench.questions import stream, variant
-from bench.report import evaluate_goals, finalize, lookup, write_results
+from bench.report import finalize, lookup, write_results
 from bench.stats import directory_mb, proc_memory_mb, summarize, throughput
 from bench.surrogate import SourceVectorEmbedder, perturbed
 from bench.synthetic import build_corpus, perturb
@@ -118,6 +118,9 @@ class _FakeQueries:
     def embed_query(self, text: str) -> np.ndarray:
         return np.array([0.0, 0.0, 1.0], dtype=np.float32)
 
+    def clear_query_cache(self) -> None:
+        """Nothing cached: every vector is the same constant."""
+
 
 def test_source_vectors_exact_or_perturbed_deterministically() -> None:
     sources = {"huurcontract op eigen naam": np.array([1.0, 0.0, 0.0], dtype=np.float32),
@@ -154,53 +157,122 @@ def test_perturbation_stays_close_in_high_dimensions() -> None:
     assert not np.array_equal(moved, perturbed(source, "andere tekst"))
 
 
-def _results(retrieve_p95: float | None, errors: int) -> dict[str, Any]:
-    latency = {"retrieve": {"p50": 80.0, "p95": retrieve_p95}, "total": {"p50": 90.0, "p95": 99.0},
-               "search_only": {"p50": 2.0, "p95": 3.0}}
-    level = {"clients": 1, "sent": 10, "errors": errors, "error_rate": errors / 10,
-             "throughput_rps": 5.0,
-             "ask_ms": {"p50": 100.0, "p95": 250.0, "p99": 260.0},
-             "retrieve_ms": {"p50": 80.0, "p95": 90.0, "p99": 95.0}}
+def _level(clients: int, errors: int, p95: float, rps: float) -> dict[str, Any]:
+    return {"clients": clients, "sent": 10, "errors": errors, "error_rate": errors / 10,
+            "throughput_rps": rps, "ask_ms": {"p50": p95 - 20, "p95": p95, "p99": p95 + 5},
+            "retrieve_ms": {"p50": 80.0, "p95": 90.0, "p99": 95.0}}
+
+
+def _ingest(cold_s: float, warm_cli_s: float) -> dict[str, Any]:
+    return {"documents": 5, "chunks": 71, "units": 350, "model_load_s": 5.0, "cold_s": cold_s,
+            "chunks_per_s": round(71 / cold_s, 2), "units_per_s": round(350 / cold_s, 2),
+            "chunks_per_s_with_model_load": 1.7, "warm_s": 0.01, "warm_cli_s": warm_cli_s,
+            "memory_mb": {"VmHWM": 1400.0}, "index_mb": 1.0, "load_avg_start": 1.5}
+
+
+def _serving(p95: float, rps8: float, errors: int) -> dict[str, Any]:
+    levels = [_level(1, errors, p95, 5.0), _level(4, 0, p95 * 2, 9.0),
+              _level(8, 0, p95 * 4, rps8)]
+    return {"levels": levels, "repeat": _level(1, 0, 20.0, 50.0),
+            "memory_mb": {"VmHWM": 1300.0}, "errors_below_saturation": errors,
+            "saturation_rps": rps8, "saturation_clients": 8, "load_avg_start": 2.0}
+
+
+def _results(retrieve_p95: float, errors: int) -> dict[str, Any]:
+    def latency(p50: float) -> dict[str, Any]:
+        return {"retrieve": {"p50": p50, "p95": retrieve_p95},
+                "total": {"p50": 90.0, "p95": 99.0}, "search_only": {"p50": 2.0, "p95": 3.0}}
+
+    def query(p50: float) -> dict[str, Any]:
+        return {"n": 10, "p50": p50, "p95": p50 * 1.2}
+
     return {
         "meta": {"mode": "test", "started_at": "2026-01-01T00:00:00+00:00", "duration_s": 1.0,
-                 "cpus": 2, "load_avg_start": 0.1, "load_avg_end": 0.2},
-        "ingest": {"documents": 5, "chunks": 71, "model_load_s": 5.0, "cold_s": 35.5,
-                   "chunks_per_s": 2.0, "chunks_per_s_with_model_load": 1.7, "warm_s": 0.01,
-                   "warm_cli_s": 6.0, "memory_mb": {"VmHWM": 1400.0}, "index_mb": 1.0},
-        "serving": {"levels": [level], "repeat": level, "memory_mb": {"VmHWM": 1300.0},
-                    "errors_below_saturation": errors, "saturation_rps": 5.0,
-                    "saturation_clients": 1},
+                 "cpus": 2, "load_avg_start": 0.1, "load_avg_end": 0.2,
+                 "runtimes": ["torch", "onnx", "onnx-int8"], "scaling_runtime": "torch"},
+        "queries": {"runtimes": ["torch", "onnx", "onnx-int8"], "load_avg_start": 1.0,
+                    "model_load_s": {"torch": 10.0, "onnx": 3.0, "onnx-int8": 2.0},
+                    "threads": {"1": {"torch": query(150.0), "onnx": query(60.0),
+                                      "onnx-int8": query(40.0)}}},
+        "ingest": {"torch": _ingest(35.5, 6.0), "onnx": _ingest(14.2, 2.5),
+                   "onnx-int8": {"error": "exit code 1: kapot"}},
+        "serving": {"torch": _serving(250.0, 9.0, errors), "onnx": _serving(100.0, 30.0, 0),
+                    "onnx-int8": {"skipped": "no index"}},
         "baseline": {"ingest_s": 71.0, "model_load_s": 5.0, "splits": 60,
                      "latency_ms": {"retrieve": {"p50": 40.0, "p95": 50.0},
                                     "total": {"p50": 40.0, "p95": 50.0}},
                      "ours_paired_ms": {"retrieve": {"p50": 80.0, "p95": 120.0},
                                         "total": {"p50": 90.0, "p95": 130.0}},
                      "memory_mb": {"VmHWM": 1000.0}},
-        "scaling": [{"factor": 1, "documents": 5, "chunks": 71, "characters": 45_000,
-                     "index_mb": 1.0, "ingest_s": 2.0, "surrogate_embed_s": 0.5,
-                     "latency_ms": latency, "memory_mb": {"VmHWM": 1100.0},
-                     "real_vectors": 71, "perturbed_vectors": 0},
-                    {"factor": 100, "skipped": "time budget spent"}],
+        "scaling": [{"factor": 1, "documents": 5, "chunks": 71, "units": 350,
+                     "characters": 45_000, "index_mb": 1.0, "ingest_s": 12.0,
+                     "surrogate_embed_s": 0.5, "latency_ms": latency(80.0),
+                     "memory_mb": {"VmHWM": 1100.0}, "real_vectors": 71,
+                     "perturbed_vectors": 0},
+                    {"factor": 100, "documents": 500, "chunks": 7100, "units": 35_000,
+                     "characters": 4_500_000, "index_mb": 90.0, "ingest_s": 600.0,
+                     "surrogate_embed_s": 50.0, "latency_ms": latency(104.0),
+                     "memory_mb": {"VmHWM": 2500.0}, "real_vectors": 71,
+                     "perturbed_vectors": 7029}],
     }
 
 
-def test_goals_pass_fail_and_unmeasured() -> None:
-    goals = {g["goal"]: g for g in evaluate_goals(_results(120.0, 0))}
-    assert goals["Retrieval p95 at 1× (in-process, incl. query embedding)"]["passed"] is True
-    assert goals["Retrieval p95 at 100× (in-process, incl. query embedding)"]["passed"] is None
-    assert goals["/api/ask p95, 1 client (HTTP)"]["passed"] is True
+def _goals(results: dict[str, Any]) -> dict[tuple[str, str], bool | None]:
+    return {(g["goal"], g["runtime"]): g["passed"] for g in finalize(results)["goals"]}
+
+
+def test_goals_per_runtime_pass_miss_and_unmeasured() -> None:
+    goals = _goals(_results(120.0, 0))
+    speedup = "Question embedding speed-up over PyTorch (one query, serving's 1 thread, p50)"
+    assert goals[(speedup, "onnx")] is False  # 150 / 60 = 2.5
+    assert goals[(speedup, "onnx-int8")] is True  # 150 / 40 = 3.75
+    assert (speedup, "torch") not in goals
+    ask = "/api/ask p95, 1 client (HTTP)"
+    assert (goals[(ask, "torch")], goals[(ask, "onnx")], goals[(ask, "onnx-int8")]) == (
+        False, True, None)
+    rate = "Throughput at 8 clients (HTTP)"
+    assert (goals[(rate, "torch")], goals[(rate, "onnx")]) == (False, True)
+    cold = "Cold ingest of the real corpus, answer units included"
+    assert (goals[(cold, "torch")], goals[(cold, "onnx")], goals[(cold, "onnx-int8")]) == (
+        False, True, None)
     warm = "Warm re-ingest, unchanged corpus (fresh `assistant ingest` process)"
-    assert goals[warm]["passed"] is False
-    failing = {g["goal"]: g["passed"] for g in evaluate_goals(_results(151.0, 2))}
-    assert failing["Retrieval p95 at 1× (in-process, incl. query embedding)"] is False
-    assert failing["Errors at 1, 4 and 8 clients (below saturation)"] is False
+    assert (goals[(warm, "torch")], goals[(warm, "onnx")]) == (False, True)
+    ratio = "Retrieval p50 at 100× ÷ at 1× (in-process, incl. query embedding)"
+    assert goals[(ratio, "torch")] is False  # 104 / 80 = 1.3
+    assert goals[("Retrieval p95 at 1× (in-process, incl. query embedding)", "torch")] is True
+    failing = _goals(_results(151.0, 2))
+    assert failing[("Retrieval p95 at 1× (in-process, incl. query embedding)", "torch")] is False
+    assert failing[("Errors at 1, 4 and 8 clients", "torch")] is False
+    assert failing[("Errors at 1, 4 and 8 clients", "onnx")] is True
+
+
+def test_projected_ingest_uses_each_runtimes_model_time() -> None:
+    derived = finalize(_results(120.0, 0))["derived"]
+    # torch: (35.5 - 11.5) / 71 s per chunk; 100×: 550 s without the stand-in + 7100 × that
+    assert derived["projected_ingest"]["torch"]["100"]["seconds"] == 550.0 + 2400.0
+    assert derived["projected_ingest"]["onnx"]["100"]["seconds"] == round(550.0 + 270.0, 1)
+    assert derived["projected_ingest"]["onnx-int8"] == {}
+    goals = _goals(_results(120.0, 0))
+    projected = "100× corpus ingest, projected with this runtime's measured model time"
+    assert (goals[(projected, "torch")], goals[(projected, "onnx")]) == (False, True)
+    assert derived["query_speedup"] == {"torch": 1.0, "onnx": 2.5, "onnx-int8": 3.75}
+
+
+def test_runtime_comparison_is_a_ratio_to_torch_from_the_same_run() -> None:
+    rows = {row["metric"]: row for row in finalize(_results(120.0, 0))["runtime_comparison"]}
+    query = rows["question embedding p50, 1 thread (ms)"]
+    assert query["values"] == {"torch": 150.0, "onnx": 60.0, "onnx-int8": 40.0}
+    assert query["ratio_to_torch"] == {"onnx": 0.4, "onnx-int8": 0.27}
+    assert rows["req/s, 8 clients"]["ratio_to_torch"] == {"onnx": 3.33, "onnx-int8": None}
+    assert rows["question embedding p50, 2 threads (ms)"]["values"]["torch"] is None
 
 
 def test_lookup_picks_runs_by_factor_and_clients() -> None:
     results = _results(120.0, 0)
     assert lookup(results, ("scaling", 1, "chunks")) == 71
     assert lookup(results, ("scaling", 10, "chunks")) is None
-    assert lookup(results, ("serving", "levels", 1, "ask_ms", "p95")) == 250.0
+    assert lookup(results, ("serving", "torch", "levels", 1, "ask_ms", "p95")) == 250.0
+    assert lookup(results, ("serving", "onnx-int8", "levels", 1)) is None
 
 
 def test_report_is_written_as_json_and_markdown(tmp_path: Path) -> None:
@@ -209,12 +281,32 @@ def test_report_is_written_as_json_and_markdown(tmp_path: Path) -> None:
     assert ratios["ingest time, excl. model load (s)"] == 0.5
     assert ratios["retrieval p95, paired (ms)"] == 2.4
     assert ratios["answer end-to-end p50, paired (ms)"] == 2.25
+    results["equivalence"] = {
+        "meta": {"started_at": "2026-01-01T00:00:00+00:00", "documents": 71, "questions": 272,
+                 "questions_from": "evals tune set", "top_k": 5},
+        "versus_torch": {"onnx": {
+            "query_cosine": {"min": 0.99999, "mean": 1.0},
+            "document_cosine": {"min": 0.99998, "mean": 1.0},
+            "dense_top5_vs_torch": {"top1_same": 1.0, "top5_same_set": 0.99,
+                                    "top5_overlap_mean": 0.998}}}}
     json_path, markdown_path, markdown = write_results(results, tmp_path / "results")
     assert json.loads(json_path.read_text(encoding="utf-8"))["goals"] == results["goals"]
     assert markdown_path.read_text(encoding="utf-8") == markdown
-    assert "| goal | target | measured | result | load average when measured |" in markdown
-    assert "PASS" in markdown and "FAIL" in markdown and "not measured" in markdown
-    assert "| 100× |" in markdown and "time budget spent" in markdown
+    assert "| goal | runtime | target | measured | result | load average when measured |" in (
+        markdown)
+    assert "PASS" in markdown and "MISS" in markdown and "not measured" in markdown
+    assert "| metric | torch | onnx | onnx-int8 | onnx ÷ torch | onnx-int8 ÷ torch |" in markdown
+    assert "| question embedding p50, 1 thread (ms) | 150.0 | 60.0 | 40.0 | 0.40 | 0.27 |" in (
+        markdown)
+    assert "exit code 1: kapot" in markdown and "onnx-int8: not measured: no index" in markdown
+    assert "| onnx | 1.00 | 1.00 | 1.00 | 1.00 | 1.00 | 0.99 | 1.00 |" in markdown
+    assert "| 100× |" in markdown and "2 950.0 (2.41)" in markdown
+
+
+def test_report_without_equivalence_says_how_to_get_it() -> None:
+    from bench.report import render_markdown
+
+    assert "python -m bench --equivalence" in render_markdown(finalize(_results(120.0, 0)))
 
 
 @pytest.mark.parametrize("factor", [0, -1])
