@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -31,6 +33,13 @@ def chromium_path() -> str | None:
         if Path(candidate).is_file():
             return candidate
     return shutil.which("chromium")
+
+
+def axe_source() -> str:
+    """axe-core as installed from npm by `make browser` (npm ci against package-lock.json)."""
+    if not AXE_SCRIPT.is_file():
+        raise RuntimeError(f"axe-core is missing at {AXE_SCRIPT}: run `make browser` (npm ci)")
+    return AXE_SCRIPT.read_text(encoding="utf-8")
 
 
 def free_port() -> int:

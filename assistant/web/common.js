@@ -1,5 +1,6 @@
 // Shared helpers for the chat page and the triage desk.
 // Untrusted text (documents, questions, answers, reports) only ever becomes text nodes.
+import { renderRich } from "./richtext.js";
 
 /** Create an element. `props`: text, className, attrs {name: value}, on {event: handler}. */
 export function el(tag, props = {}, ...children) {
@@ -190,21 +191,16 @@ export class DocumentViewer {
     this.title.textContent = documentData.title || citation.title || citation.doc_id;
     const text = String(documentData.text || "");
     const range = locateQuote(text, citation);
-    const container = el("div", { className: "doc-text" });
-    let mark = null;
-    if (range) {
-      mark = el("mark", { className: "doc-mark", attrs: { tabindex: "-1" } });
-      mark.append(document.createTextNode(text.slice(range[0], range[1])));
-      container.append(document.createTextNode(text.slice(0, range[0])), mark,
-        document.createTextNode(text.slice(range[1])));
-    } else {
-      container.append(document.createTextNode(text));
-    }
+    const { fragment, marks } = renderRich(text, { highlight: range, headingTag: "h3" });
+    const container = el("div", { className: "doc-text rich" });
+    container.append(fragment);
     this.body.replaceChildren(container);
     this.body.removeAttribute("aria-busy");
-    if (mark) {
-      mark.focus({ preventScroll: true });
-      mark.scrollIntoView({ block: "center", inline: "nearest" });
+    const [first] = marks;
+    if (first) {
+      first.setAttribute("tabindex", "-1");
+      first.focus({ preventScroll: true });
+      first.scrollIntoView({ block: "center", inline: "nearest" });
     } else {
       this.body.focus({ preventScroll: true });
     }
@@ -229,29 +225,63 @@ export function formatDateTime(iso) {
   return date.toLocaleString("nl-NL", { dateStyle: "medium", timeStyle: "short" });
 }
 
+/**
+ * A section with a heading whose button shows or hides the body (the disclosure pattern).
+ * `label` is the visible heading text, `context` a visually hidden suffix that makes the
+ * section's accessible name unique ("bij antwoord 2").
+ */
+export function disclosure({ label, context = "", count = null, headingLevel = "h4", className = "",
+  expanded = true }) {
+  const headingId = nextId("section-title");
+  const bodyId = nextId("section-body");
+  const name = el("span", { attrs: { id: headingId } }, label,
+    context ? el("span", { className: "visually-hidden", text: ` ${context}` }) : null);
+  const toggle = el("button", {
+    className: "disclosure-toggle",
+    attrs: { type: "button", "aria-expanded": expanded ? "true" : "false", "aria-controls": bodyId },
+  }, el("span", { className: "disclosure-icon", attrs: { "aria-hidden": "true" } }),
+  el("span", { className: "disclosure-label" }, name,
+    count !== null ? el("span", { className: "disclosure-count", text: ` (${count})` }) : null));
+  const body = el("div", { className: "disclosure-body", attrs: { id: bodyId, hidden: !expanded } });
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    body.hidden = !open;
+  });
+  const section = el("section", { className: `disclosure ${className}`.trim(),
+    attrs: { "aria-labelledby": headingId } }, el(headingLevel, { className: "disclosure-heading" }, toggle), body);
+  return { section, body, toggle };
+}
+
+/** One source card: title, section, the passage with its own lists and emphasis, a link into the document. */
+export function sourceCard(citation, viewer, { numbered = true } = {}) {
+  const { fragment } = renderRich(citation.quote);
+  const open = el("button", {
+    className: "link-button",
+    attrs: { type: "button" },
+    on: { click: (event) => viewer.open(citation, event.currentTarget) },
+  }, "Toon in document", el("span", { className: "visually-hidden",
+    text: numbered && citation.n ? `: bron ${citation.n}` : `: ${citation.title || citation.doc_id}` }));
+  const head = el("p", { className: "source-head" },
+    numbered && citation.n ? el("span", { className: "source-n", text: `[${citation.n}]` }) : null,
+    numbered && citation.n ? " " : null,
+    el("span", { className: "source-title", text: citation.title || citation.doc_id }));
+  const quote = el("blockquote", { className: "quote rich" });
+  quote.append(fragment);
+  return el("li", { className: "source", attrs: { "data-n": citation.n, "data-doc": citation.doc_id } },
+    head,
+    citation.section ? el("p", { className: "source-section", text: citation.section }) : null,
+    quote,
+    open);
+}
+
 /** A list of citations as cards with a button that opens each one in its document. */
-export function citationList(citations, viewer, { headingLevel = "h3", title = "Bronnen" } = {}) {
+export function citationList(citations, viewer, { headingLevel = "h3", title = "Bronnen", context = "" } = {}) {
   const section = el("section", { className: "sources" });
   const headingId = nextId("sources");
   section.setAttribute("aria-labelledby", headingId);
-  section.append(el(headingLevel, { text: title, attrs: { id: headingId } }));
-  const list = el("ol", { className: "source-list" });
-  for (const citation of citations) {
-    const open = el("button", {
-      className: "link-button",
-      attrs: { type: "button" },
-      on: { click: (event) => viewer.open(citation, event.currentTarget) },
-    }, "Toon in document", el("span", { className: "visually-hidden", text: `: bron ${citation.n}` }));
-    const head = el("p", { className: "source-head" },
-      citation.n ? el("span", { className: "source-n", text: `[${citation.n}]` }) : null,
-      citation.n ? " " : null,
-      el("span", { className: "source-title", text: citation.title || citation.doc_id }));
-    list.append(el("li", { className: "source", attrs: { "data-n": citation.n } },
-      head,
-      citation.section ? el("p", { className: "source-section", text: citation.section }) : null,
-      el("blockquote", { className: "quote", text: citation.quote }),
-      open));
-  }
-  section.append(list);
+  section.append(el(headingLevel, { attrs: { id: headingId } }, title,
+    context ? el("span", { className: "visually-hidden", text: ` ${context}` }) : null));
+  section.append(el("ol", { className: "source-list" }, ...citations.map((c) => sourceCard(c, viewer))));
   return section;
 }

@@ -1,24 +1,12 @@
 // Triage desk: submit a knelpunt, browse the queue, update status and note.
+// Every label (themes, fases, statuses, support) comes from /api/triage/labels.
 import { $, ApiError, DocumentViewer, announce, api, citationList, el, formatDateTime, nextId } from "./common.js";
 
 const PAGE_SIZE = 10;
-const THEMES = [
-  ["woningvoorraad", "Woningvoorraad"],
-  ["ruimtelijke-samenhang", "Ruimtelijke samenhang"],
-  ["sociaal-domein", "Samenhang met het sociaal domein"],
-  ["scheiden-wonen-zorg", "Scheiden van wonen en zorg"],
-  ["financiering", "Financiering"],
-  ["samenwerking-proces", "Samenwerking en proces"],
-  ["regelgeving", "Wet- en regelgeving"],
-];
-const FASES = {
-  analyse: "Analyse", visie: "Visie", prestatieafspraken: "Prestatieafspraken",
-  uitvoering: "Uitvoering", unknown: "Onbekend",
-};
-const STATUSES = { nieuw: "Nieuw", "in-behandeling": "In behandeling", afgehandeld: "Afgehandeld" };
 
 const viewer = new DocumentViewer();
 const state = { offset: 0, total: 0, filters: { theme: "", status: "", urgent: "" }, selected: null, loading: 0 };
+const labels = { themes: new Map(), fases: new Map(), statuses: new Map(), support: new Map() };
 
 const reportForm = $("#report-form");
 const reportInput = $("#report");
@@ -32,18 +20,40 @@ const pageInfo = $("#page-info");
 const prevPage = $("#prev-page");
 const nextPage = $("#next-page");
 const detail = $("#detail");
+const detailTitle = $("#detail-title");
 const detailContent = $("#detail-content");
 const detailEmpty = $("#detail-empty");
+const labelsError = $("#labels-error");
 
-const themeSelect = $("#filter-theme");
-for (const [id, label] of THEMES) themeSelect.append(el("option", { attrs: { value: id }, text: label }));
+function label(kind, id) {
+  const entry = labels[kind].get(id);
+  return entry ? entry.label : id;
+}
 
-function formatScore(score) {
-  return Number(score).toLocaleString("nl-NL", { maximumFractionDigits: 2 });
+async function loadLabels() {
+  try {
+    const data = await api("/api/triage/labels");
+    for (const kind of Object.keys(labels)) {
+      labels[kind] = new Map((data[kind] || []).map((entry) => [entry.id, entry]));
+    }
+    const themeSelect = $("#filter-theme");
+    for (const theme of labels.themes.values()) {
+      themeSelect.append(el("option", { attrs: { value: theme.id }, text: theme.label }));
+    }
+    const statusSelect = $("#filter-status");
+    for (const status of labels.statuses.values()) {
+      statusSelect.append(el("option", { attrs: { value: status.id }, text: status.label }));
+    }
+  } catch (error) {
+    labelsError.hidden = false;
+    labelsError.textContent = error instanceof ApiError
+      ? `De labels konden niet worden geladen: ${error.message}`
+      : "De labels konden niet worden geladen.";
+  }
 }
 
 function statusBadge(status) {
-  return el("span", { className: `badge status-${status}`, text: STATUSES[status] || status });
+  return el("span", { className: `badge status-${status}`, text: label("statuses", status) });
 }
 
 function urgentBadge(urgent) {
@@ -62,41 +72,65 @@ function definition(term, ...value) {
   return [el("dt", { text: term }), el("dd", {}, ...value)];
 }
 
+function readableId(item) {
+  return item.short_id || item.id;
+}
+
+/** "woningverlies" → "Woningverlies": the signal id as words. */
+function signalText(signal) {
+  const words = String(signal || "").replace(/[-_]+/g, " ").trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : "Signaal";
+}
+
+function themeList(themes) {
+  if (!themes.length) return el("p", { className: "empty", text: "Geen thema herkend." });
+  return el("ul", { className: "theme-list" }, ...themes.map((theme) => el("li", { attrs: { "data-id": theme.id } },
+    el("span", { className: "tag", text: theme.label || label("themes", theme.id) }),
+    theme.reason ? el("p", { className: "theme-reason", text: theme.reason }) : null)));
+}
+
+function urgency(item) {
+  if (!item.urgent) return null;
+  const reasons = item.urgency_reasons || [];
+  const headingId = nextId("urgency");
+  return el("section", { className: "urgency", attrs: { "aria-labelledby": headingId } },
+    el("h3", { attrs: { id: headingId } }, "Waarom urgent"),
+    reasons.length
+      ? el("ul", { className: "urgency-list" }, ...reasons.map((reason) => el("li", {},
+        el("span", { className: "urgency-signal", text: `${signalText(reason.signal)}: ` }),
+        el("q", { className: "urgency-quote", text: reason.quote }))))
+      : el("p", { text: "De melding beschrijft een acuut risico voor een bewoner." }));
+}
+
 function renderDetail(item, { focus = false } = {}) {
   state.selected = item.id;
   detailEmpty.hidden = true;
   detailContent.hidden = false;
-  const themes = item.themes.length
-    ? el("ul", { className: "tag-list" }, ...item.themes.map((t) =>
-      el("li", { className: "tag", attrs: { title: `Score ${formatScore(t.score)}` } }, t.label,
-        el("span", { className: "tag-score", text: ` ${formatScore(t.score)}` }))))
-    : el("span", { text: "Geen thema herkend" });
-  const facts = el("dl", { className: "facts" },
-    ...definition("Status", statusBadge(item.status)),
-    ...definition("Urgentie", item.urgent
-      ? el("span", { className: "badge urgent", text: "Urgent" })
-      : el("span", { text: "Niet urgent" })),
-    ...definition("Fase", FASES[item.fase] || item.fase),
-    ...definition("Thema's", themes),
-    ...definition("Ingediend", formatDateTime(item.created_at)),
-    ...definition("Bijgewerkt", formatDateTime(item.updated_at)));
-
+  detailTitle.textContent = `Melding ${readableId(item)}`;
   const parts = [
-    el("p", { className: "detail-id" }, "Melding ", el("code", { text: item.id })),
-    facts,
+    el("p", { className: "detail-summary" },
+      statusBadge(item.status), " ", urgentBadge(item.urgent), " ",
+      el("span", { className: "detail-date", text: `Ingediend ${formatDateTime(item.created_at)}` })),
+    updateForm(item),
+    urgency(item),
+    el("dl", { className: "facts" },
+      ...definition("Fase", label("fases", item.fase)),
+      ...definition("Ingediend", formatDateTime(item.created_at)),
+      ...definition("Bijgewerkt", formatDateTime(item.updated_at))),
+    el("h3", { text: "Thema's" }),
+    themeList(item.themes),
     el("h3", { text: "Melding zonder persoonsgegevens" }),
     el("blockquote", { className: "report-text", text: item.redacted_report }),
   ];
 
-  const supportHeading = el("h3", { text: "Passende ondersteuning" });
-  parts.push(supportHeading);
+  parts.push(el("h3", { text: "Passende ondersteuning" }));
   if (item.support.length) {
     parts.push(el("ul", { className: "cards" }, ...item.support.map((s) => el("li", {
       className: `card instrument ${s.fits ? "fits" : "no-fit"}`, attrs: { "data-id": s.id } },
-    el("h4", { className: "card-title", text: s.name }),
+    el("h4", { className: "card-title", text: s.name || label("support", s.id) }),
     el("p", { className: "badges" }, s.fits
       ? el("span", { className: "badge fit-yes", text: "Past bij deze melding" })
-      : el("span", { className: "badge fit-no", text: "Past niet" })),
+      : el("span", { className: "badge fit-no", text: "Past niet bij deze melding" })),
     el("p", { className: "why", text: s.why })))));
   } else {
     parts.push(el("p", { className: "empty", text: "Geen specifieke ondersteuning gevonden." }));
@@ -114,28 +148,33 @@ function renderDetail(item, { focus = false } = {}) {
     parts.push(el("p", { className: "empty", text: "Geen vergelijkbare vraagstukken gevonden." }));
   }
 
-  if (item.citations.length) parts.push(citationList(item.citations, viewer, { title: "Bronnen" }));
-
-  parts.push(updateForm(item));
-  detailContent.replaceChildren(...parts);
+  if (item.citations.length) {
+    parts.push(citationList(item.citations, viewer, { title: "Bronnen", context: `bij melding ${readableId(item)}` }));
+  }
+  detailContent.replaceChildren(...parts.filter(Boolean));
   if (focus) detail.focus();
 }
 
+/** Status and note first in the panel: that is what the helpdesk changes most. */
 function updateForm(item) {
   const statusId = nextId("status");
   const noteId = nextId("note");
+  const titleId = nextId("handling");
+  const statuses = labels.statuses.size ? [...labels.statuses.values()] : [{ id: item.status, label: item.status }];
   const select = el("select", { attrs: { id: statusId, name: "status" } },
-    ...Object.entries(STATUSES).map(([value, label]) =>
-      el("option", { attrs: { value, selected: value === item.status }, text: label })));
-  const note = el("textarea", { attrs: { id: noteId, name: "note", rows: 3, maxlength: 5000 } });
+    ...statuses.map((status) =>
+      el("option", { attrs: { value: status.id, selected: status.id === item.status }, text: status.label })));
+  const note = el("textarea", { attrs: { id: noteId, name: "note", rows: 1, maxlength: 5000 } });
   note.value = item.note || "";
   const message = el("p", { className: "status-line", attrs: { role: "status" } });
   const button = el("button", { className: "button primary", attrs: { type: "submit" }, text: "Opslaan" });
-  const form = el("form", { className: "update-form", attrs: { novalidate: true } },
-    el("h3", { text: "Behandeling" }),
-    el("div", { className: "field" }, el("label", { attrs: { for: statusId }, text: "Status" }), select),
-    el("div", { className: "field" }, el("label", { attrs: { for: noteId }, text: "Notitie" }), note),
-    el("div", { className: "form-actions" }, button), message);
+  const form = el("form", { className: "update-form", attrs: { novalidate: true, "aria-labelledby": titleId } },
+    el("h3", { attrs: { id: titleId }, text: "Behandeling" }),
+    el("div", { className: "update-row" },
+      el("div", { className: "field" }, el("label", { attrs: { for: statusId }, text: "Status" }), select),
+      el("div", { className: "field field-grow" }, el("label", { attrs: { for: noteId }, text: "Notitie" }), note),
+      el("div", { className: "field field-button" }, button)),
+    message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
@@ -148,8 +187,8 @@ function updateForm(item) {
       renderDetail(updated);
       const saved = detailContent.querySelector(".update-form .status-line");
       saved.className = "status-line success";
-      saved.textContent = `Opgeslagen: status ${STATUSES[updated.status] || updated.status}.`;
-      announce(`Melding opgeslagen met status ${STATUSES[updated.status] || updated.status}.`);
+      saved.textContent = `Opgeslagen: status ${label("statuses", updated.status)}.`;
+      announce(`Melding ${readableId(updated)} opgeslagen met status ${label("statuses", updated.status)}.`);
       detailContent.querySelector(".update-form select").focus();
       await loadQueue();
     } catch (error) {
@@ -169,7 +208,8 @@ function queueItem(item) {
     attrs: { type: "button", "data-id": item.id, "aria-current": item.id === state.selected ? "true" : false },
     on: { click: () => { renderDetail(item, { focus: true }); markSelected(); } },
   },
-  el("span", { className: "queue-meta" }, statusBadge(item.status), urgentBadge(item.urgent),
+  el("span", { className: "queue-meta" },
+    el("span", { className: "queue-id", text: readableId(item) }), statusBadge(item.status), urgentBadge(item.urgent),
     el("span", { className: "queue-date", text: formatDateTime(item.created_at) })),
   el("span", { className: "queue-preview", text: preview }),
   el("span", { className: "queue-themes", text: item.themes.map((t) => t.label).join(" · ") || "Geen thema" }));
@@ -244,7 +284,7 @@ reportForm.addEventListener("submit", async (event) => {
     const item = await withQueueFields(await api("/api/triage", { method: "POST", body: { report } }));
     reportInput.value = "";
     setReportStatus("De melding is beoordeeld en toegevoegd aan de wachtrij.", "success");
-    announce(`Melding beoordeeld. Fase: ${FASES[item.fase] || item.fase}.${item.urgent ? " Urgent." : ""}`);
+    announce(`Melding ${readableId(item)} beoordeeld. Fase: ${label("fases", item.fase)}.${item.urgent ? " Urgent." : ""}`);
     state.offset = 0;
     renderDetail(item, { focus: true });
     await loadQueue();
@@ -276,4 +316,4 @@ nextPage.addEventListener("click", () => {
   loadQueue();
 });
 
-loadQueue();
+loadLabels().then(loadQueue);
