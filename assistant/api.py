@@ -241,6 +241,7 @@ def register_routes(app: FastAPI) -> None:
             body.answer,
             [c.model_dump() for c in body.citations],
             body.reason,
+            body.replaces,
         )
         return FeedbackResponse(id=row["id"], created_at=row["created_at"])
 

@@ -58,9 +58,12 @@ class FeedbackStore:
         answer: str,
         citations: list[dict[str, Any]],
         reason: str = "",
+        replaces: str | None = None,
     ) -> dict[str, Any]:
+        """Store a vote; with `replaces`, the earlier vote on the same answer changes instead,
+        so a changed mind leaves one row."""
         row = {
-            "id": uuid.uuid4().hex,
+            "id": replaces or uuid.uuid4().hex,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "rating": rating,
             "reason": redact(reason),
@@ -68,7 +71,14 @@ class FeedbackStore:
             "answer": redact(answer),
             "citations": json.dumps(citations, ensure_ascii=False),
         }
-        self._connection().execute(
+        connection = self._connection()
+        if replaces and connection.execute(
+            "UPDATE feedback SET rating = ?, reason = ?, created_at = ? WHERE id = ?",
+            (row["rating"], row["reason"], row["created_at"], replaces),
+        ).rowcount:
+            return row
+        row["id"] = uuid.uuid4().hex
+        connection.execute(
             f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             [row[c] for c in COLUMNS],
         )

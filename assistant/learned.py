@@ -103,10 +103,10 @@ def has_dense_models(model_key: str, path: Path = MODELS_FILE) -> bool:
 
 def write_models(entries: Mapping[str, Mapping[str, LogisticModel]], path: Path = MODELS_FILE,
                  replace: bool = False) -> None:
-    """Store models per key; other keys' models stay unless `replace`."""
+    """Store models per key; other models stay unless `replace`."""
     data = {} if replace else dict(_read(path))
     for key, models in entries.items():
-        data[key] = {name: model.to_dict() for name, model in models.items()}
+        data[key] = {**data.get(key, {}), **{name: m.to_dict() for name, m in models.items()}}
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     with _lock:
         _cache.pop(path, None)

@@ -190,6 +190,10 @@ class FeedbackRequest(BaseModel):
     question: str = Field(max_length=20_000)
     answer: str = Field(max_length=50_000)
     citations: list[Citation] = Field(default_factory=list)
+    replaces: str | None = Field(
+        default=None, max_length=64,
+        description="Id van een eerdere beoordeling van hetzelfde antwoord die vervalt.",
+    )
 
 
 class FeedbackResponse(BaseModel):

@@ -39,6 +39,7 @@ from assistant.retrieval.dense import DenseRetriever
 from assistant.retrieval.fuse import HybridRetriever
 from assistant.retrieval.lexical import LexicalRetriever
 from assistant.rules.catalogue import Catalogue, build_catalogue, read_spec
+from assistant.rules.taxonomy import build_taxonomy, read_taxonomy
 from assistant.schemas import (
     AskRequest,
     AskResponse,
@@ -50,7 +51,8 @@ from assistant.schemas import (
     TriageList,
 )
 from assistant.store import IndexHandle, IndexProvider
-from assistant.triage import Taxonomy, load_taxonomy, triage
+from assistant.triage.desk import TriageEngine
+from assistant.triage.report import NotAReport
 from assistant.triage_store import STATUSES, TriageStore
 
 log = logging.getLogger(__name__)
@@ -325,16 +327,22 @@ class HelpDesk:
     def __init__(self, settings: Settings, assistant: Assistant) -> None:
         self.settings = settings
         self.assistant = assistant
-        self._taxonomy: Taxonomy | None = None
+        self._engine: TriageEngine | None = None
         self._store: TriageStore | None = None
         self._lock = threading.Lock()
 
-    @property
-    def taxonomy(self) -> Taxonomy:
+    def engine(self) -> TriageEngine:
+        handle = self.assistant.handle()
+        state = self.assistant._build_state(handle)
         with self._lock:
-            if self._taxonomy is None:
-                self._taxonomy = load_taxonomy(self.settings.corpus_dir)
-            return self._taxonomy
+            if self._engine is None or self._engine.handle.build_id != handle.build_id:
+                taxonomy = build_taxonomy(read_taxonomy(self.settings.corpus_dir),
+                                          handle.documents)
+                for problem in taxonomy.problems:
+                    log.warning("taxonomie: %s", problem)
+                self._engine = TriageEngine(taxonomy, handle, self.assistant.components.embedder,
+                                            self.assistant.components.retriever, state.matcher)
+            return self._engine
 
     @property
     def store(self) -> TriageStore:
@@ -344,26 +352,29 @@ class HelpDesk:
             return self._store
 
     def labels(self) -> TriageLabels:
-        taxonomy = self.taxonomy
+        engine = self.engine()
+        taxonomy = engine.taxonomy
         return TriageLabels(
-            themes=[Label(id=t.id, label=t.label, description=t.description)
+            themes=[Label(id=t.spec.id, label=t.spec.label,
+                          description=" ".join(t.spec.description.split()))
                     for t in taxonomy.themes],
-            fases=[Label(id=f.id, label=f.label) for f in taxonomy.fases],
+            fases=[Label(id=f.id, label=f.label, description=" ".join(f.description.split()))
+                   for f in taxonomy.fases],
             statuses=[Label(id=s, label=s.replace("-", " ").capitalize()) for s in STATUSES],
-            support=[Label(id=o.id, label=o.name) for o in taxonomy.support],
+            support=[Label(id=i.id, label=i.spec.name)
+                     for i in engine.matcher.catalogue.instruments],
         )
 
-    def validate(self, report: str) -> None:
-        if not report.strip():
-            raise InvalidRequest("De melding is leeg. Beschrijf het knelpunt.")
+    def submit(self, report: str) -> TriageItem:
         if len(report) > MAX_REPORT_CHARS:
             raise InvalidRequest(
                 f"De melding is te lang ({len(report)} tekens); het maximum is 5.000 tekens."
             )
-
-    def submit(self, report: str) -> TriageItem:
-        self.validate(report)
-        result = triage(report, self.taxonomy, self.assistant.components.retriever)
+        engine = self.engine()
+        try:
+            result = self.assistant._guarded(lambda: engine.triage(report))
+        except NotAReport as exc:
+            raise InvalidRequest(str(exc)) from exc
         return TriageItem(**self.store.add(result))
 
     def get(self, report_id: str) -> TriageItem:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.privacy import redact
-from assistant.triage import TriageResult
+from assistant.triage.desk import TriageResult
 
 STATUSES = ("nieuw", "in-behandeling", "afgehandeld")
 DEFAULT_STATUS = STATUSES[0]

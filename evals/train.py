@@ -88,7 +88,8 @@ def _inside(unit: Any, spans: Sequence[tuple[str, int, int]]) -> int:
     return 0
 
 
-def fit(rows: Sequence[dict[str, float]], labels: Sequence[int], names: Sequence[str],
+def fit(rows: Sequence[dict[str, float]], labels: Sequence[int] | np.ndarray,
+        names: Sequence[str],
         c: float = 1.0, threshold: float = 0.5, info: dict[str, Any] | None = None
         ) -> LogisticModel:
     x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype=np.float64)

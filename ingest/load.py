@@ -129,6 +129,14 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def distinguishing_title(text: str, path: Path, meta: dict[str, Any]) -> str:
+    """A title for a document without one in its metadata: its first heading alone would
+    give three municipal pages the same title, so the publisher or file name is added."""
+    heading = _first_line(text)
+    origin = str(meta.get("publisher") or path.name)
+    return f"{heading} ({origin})" if heading else origin
+
+
 def load_file(
     path: Path, meta: dict[str, Any] | None = None, pdf_timeout_s: float = 30.0
 ) -> Document:
@@ -138,7 +146,7 @@ def load_file(
     text = read_pdf(path, pdf_timeout_s) if suffix == ".pdf" else read_text_file(path)
     meta = dict(meta or {})
     doc_id = str(meta.pop("id", None) or slugify(path.stem))
-    title = str(meta.pop("title", None) or _first_line(text) or doc_id)
+    title = str(meta.pop("title", None) or distinguishing_title(text, path, meta))
     return Document(
         doc_id=doc_id,
         title=title,

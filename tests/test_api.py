@@ -141,6 +141,16 @@ def test_feedback_is_stored_and_exported(client: TestClient) -> None:
     )
 
 
+def test_a_changed_vote_replaces_the_earlier_one(client: TestClient) -> None:
+    body = {"rating": "up", "question": "Wat is een driepartijencontract?", "answer": "x [1]"}
+    first = client.post("/api/feedback", json=body).json()["id"]
+    second = client.post("/api/feedback", json={**body, "rating": "down", "replaces": first})
+    assert second.json()["id"] == first
+    rows = [r for r in client.get("/api/feedback.csv").text.splitlines()
+            if "driepartijencontract" in r]
+    assert len(rows) == 1 and ",down," in rows[0]
+
+
 def test_missing_index_is_a_clear_503(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path / "leeg")
     with TestClient(create_app(settings)) as empty:

@@ -32,7 +32,17 @@ def test_markdown_and_text_files_get_ids_from_names(tmp_path: Path) -> None:
     result = load_paths([tmp_path])
     docs = {d.doc_id: d for d in result.documents}
     assert set(docs) == {"mijn-notitie", "extra"}
-    assert docs["mijn-notitie"].title == "Notitie over wonen"
+    assert docs["mijn-notitie"].title == "Notitie over wonen (Mijn Notitie.md)"
+
+
+def test_pages_without_metadata_get_distinguishing_titles(tmp_path: Path) -> None:
+    for town in ("Lindewaard", "Oosterveld"):
+        (tmp_path / f"blijverslening-{town.lower()}.md").write_text(
+            "# Blijverslening\n\nDe gemeente " + town + " verstrekt de lening.\n"
+        )
+    titles = {d.title for d in load_paths([tmp_path]).documents}
+    assert titles == {"Blijverslening (blijverslening-lindewaard.md)",
+                      "Blijverslening (blijverslening-oosterveld.md)"}
 
 
 def test_pdf_text_is_extracted_with_page_breaks(tmp_path: Path) -> None:

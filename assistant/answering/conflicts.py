@@ -34,13 +34,14 @@ def find_conflicts(handle: IndexHandle, evidence: Evidence) -> tuple[Evidence, l
     """The evidence with each conflicting unit added next to the chosen one, and the conflicts."""
     chosen = list(evidence.chosen)
     found: list[FoundConflict] = []
+    paired: set[int] = set()
     best = max((c.relevance for c in chosen), default=0.0)
     for c in list(chosen):
         mine = figures(c.unit.text)
-        if not mine:
+        if not mine or c.index in paired:
             continue
         for other in evidence.candidates:
-            if other in chosen or other.unit.doc_id == c.unit.doc_id:
+            if other.unit.doc_id == c.unit.doc_id or other.index in paired:
                 continue
             if other.relevance < RELEVANT_SHARE * best:
                 continue
@@ -54,7 +55,9 @@ def find_conflicts(handle: IndexHandle, evidence: Evidence) -> tuple[Evidence, l
             ]
             if pairs:
                 f, g = pairs[0]
-                chosen.append(other)
+                if other not in chosen:
+                    chosen.append(other)
+                paired |= {c.index, other.index}
                 found.append(FoundConflict(_about(c), ((f, c), (g, other))))
                 break
     return Evidence(evidence.question, evidence.passages, evidence.candidates, chosen), found

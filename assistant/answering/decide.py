@@ -28,7 +28,7 @@ from assistant.store import IndexHandle
 DECISION_FEATURES = (
     "passage_dense", "unit_dense", "best_relevance", "top3_relevance", "chosen_cover",
     "passage_cover", "unknown_rare", "unknown_common", "unknown_names", "asked_detail",
-    "detail_missing", "intent", "length", "question_mark",
+    "detail_missing", "intent", "length", "question_mark", "best_unit_cover", "rarest_uncovered",
 )
 DEFAULT_DECISION_MODEL = LogisticModel.manual(
     {"passage_dense": 3.0, "best_relevance": 2.0, "chosen_cover": 3.0, "passage_cover": 1.0,
@@ -36,6 +36,7 @@ DEFAULT_DECISION_MODEL = LogisticModel.manual(
     bias=-2.0, note="manual defaults",
 )
 RARE_ZIPF = 3.5
+NAME_ZIPF = 5.3  # a capitalised word this common in Dutch is a word, not a name
 FUZZY_CUTOFF = 86
 MIN_FUZZY = 5
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]{2,}(?:[\s-][A-Z][a-zà-ÿ]{2,})*)")
@@ -92,7 +93,7 @@ def unknown_names(handle: IndexHandle, question: str) -> list[str]:
         stems = handle.analyzer.analyze(match.group(1))
         words = handle.analyzer.tokens(match.group(1))
         if stems and not any(_known(handle, s) for s in stems) and all(
-            word_zipf(w) < RARE_ZIPF for w in words
+            word_zipf(w) < NAME_ZIPF for w in words
         ):
             names.append(match.group(1))
     return names
@@ -122,6 +123,10 @@ def features(
     asked = bool(view.asked)
     found = any(has_detail(kind, c.unit.text) for c in evidence.chosen for kind in view.asked)
     dense_scores = [p.dense for p in evidence.passages[:3] if p.dense is not None]
+    best = max(candidates, key=lambda c: c.relevance, default=None)
+    uncovered = [w for t, w in view.weights.items()
+                 if not covered_weight({t: 1.0}, chosen_terms)]
+    top_weight = max(view.weights.values(), default=1.0)
     return {
         "passage_dense": max(dense_scores, default=0.0),
         "unit_dense": max((c.dense for c in candidates), default=0.0),
@@ -138,6 +143,8 @@ def features(
         "intent": intent_score(intent, view.vector),
         "length": math.log1p(len(view.tokens)) / 4.0,
         "question_mark": float(view.text.rstrip().endswith("?")),
+        "best_unit_cover": best.lexical if best else 0.0,
+        "rarest_uncovered": max(uncovered, default=0.0) / top_weight,
     }
 
 

@@ -34,6 +34,14 @@ YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 DATE = re.compile(rf"\b(\d{{1,2}})\s({'|'.join(MONTHS)})\b")
 COUNT = re.compile(rf"\b({_NUMBER}|{_WORDS})\b")
 
+# Expressions of a moment within days or weeks: how a report says something is imminent.
+SOON_WORDS = re.compile(
+    r"\b(morgen|overmorgen|vandaag|per direct|binnenkort|(deze|volgende|komende) (week|maand))\b"
+)
+SOON_DAYS = {"dag": 1, "week": 7, "maand": 31}
+SOON_LIMIT_DAYS = 45
+
+
 # What a question asks for, by its interrogative and the noun it is about.
 ASKS = {
     "bedrag": re.compile(
@@ -106,3 +114,18 @@ def asked_details(question: str) -> set[str]:
 def has_detail(kind: str, text: str) -> bool:
     folded = fold(text)
     return any(pattern.search(folded) for pattern in PRESENT[kind])
+
+
+def soon(text: str) -> str | None:
+    """The words that put something within about six weeks ("over twee weken", "morgen",
+    "per 1 maart"), or None."""
+    folded = fold(text)
+    match = SOON_WORDS.search(folded)
+    if match:
+        return text[match.start():match.end()]
+    for match in DURATION.finditer(folded):
+        unit = TIME_UNITS[match.group(2)]
+        if unit in SOON_DAYS and to_number(match.group(1)) * SOON_DAYS[unit] <= SOON_LIMIT_DAYS:
+            return text[match.start():match.end()]
+    match = DATE.search(folded)
+    return text[match.start():match.end()] if match else None

@@ -43,6 +43,9 @@ LEANING_OPENERS = frozenset(
         "verder",
         "tevens",
         "wel",
+    "daarna",
+    "vervolgens",
+    "toen",
     ]
 )
 
@@ -87,6 +90,12 @@ def split_lines(text: str) -> list[Line]:
         before = index == 0 or not raw[index - 1][2] or raw[index - 1][2] == "\f"
         after = index == len(raw) - 1 or not raw[index + 1][2]
         lines.append(Line(start, end, body, before, after, classify(body, before, after)))
+    # a "heading" that the next line continues in lowercase was a sentence cut in two
+    for index, line in enumerate(lines[:-1]):
+        continued = lines[index + 1].text[:1].islower()
+        if line.kind == "heading" and not line.text.startswith("#") and continued:
+            lines[index] = Line(line.start, line.end, line.text, line.blank_before,
+                                line.blank_after, "paragraph")
     return lines
 
 
@@ -184,6 +193,7 @@ def document_units(text: str) -> list[UnitSpan]:
     previous_kind = ""
     paragraph: list[int] = []  # indexes of the units of the last paragraph line
     step, step_group = 0, 0
+    open_end: Span | None = None  # a paragraph's last sentence when it stops mid-sentence
     for line in split_lines(text):
         numbered = STEP.match(line.text)
         if line.kind == "heading" and numbered:
@@ -219,14 +229,21 @@ def document_units(text: str) -> list[UnitSpan]:
             paragraph = []
         else:
             spans = split_sentences(text, line.start, line.end)
-            if spans and previous_kind == "paragraph" and _broken(text, units, spans[0]):
-                spans[0] = Span(units.pop().start, spans[0].end)
+            if spans and previous_kind == "paragraph" and open_end and _continues(text, spans[0]):
+                if units and units[-1].start == open_end.start:
+                    units.pop()
+                spans[0] = Span(open_end.start, spans[0].end)
             first = len(units)
             for span in spans:
                 unit = _unit(text, span.start, span.end, "sentence", None)
                 if unit:
                     units.append(unit)
             paragraph = list(range(first, len(units)))
+            last = text[spans[-1].start:spans[-1].end].rstrip() if spans else ""
+            open_end = spans[-1] if spans and not re.search(r"[.!?:;…\"”)]$", last) else None
+            previous_kind = line.kind
+            continue
+        open_end = None
         previous_kind = line.kind
     return units
 
@@ -239,10 +256,6 @@ def _mark_intro(units: list[UnitSpan], indexes: list[int], group: int) -> None:
                                     unit.leaning, unit.question)
 
 
-def _broken(text: str, units: list[UnitSpan], first: Span) -> bool:
-    """A sentence that a lost page or line break cut in two: the last unit does not end a
-    sentence and the next line goes on in lowercase."""
-    if not units or units[-1].kind != "sentence":
-        return False
-    last = text[units[-1].start : units[-1].end].rstrip()
-    return not re.search(r"[.!?:;…\"”)]$", last) and text[first.start : first.start + 1].islower()
+def _continues(text: str, first: Span) -> bool:
+    """A line that goes on in lowercase continues a sentence a lost line break cut in two."""
+    return text[first.start : first.start + 1].islower()

@@ -64,16 +64,20 @@ def stem(word: str) -> str:
     return stem_words([word])[0]
 
 
-@lru_cache(maxsize=1)
-def _frequencies() -> dict[str, float]:
+@lru_cache(maxsize=2)
+def _frequencies(language: str) -> dict[str, float]:
     import wordfreq
 
-    return {w: wordfreq.zipf_frequency(w, "nl") for w in wordfreq.top_n_list("nl", 200_000)}
+    return {
+        w: wordfreq.zipf_frequency(w, language)
+        for w in wordfreq.top_n_list(language, 200_000)
+    }
 
 
-def word_zipf(word: str) -> float:
-    """How common a word is in general Dutch (Zipf scale: 3 = once per million words)."""
-    return _frequencies().get(word, 0.0)
+def word_zipf(word: str, language: str = "nl") -> float:
+    """How common a word is in general Dutch (or `language`; Zipf scale: 3 = once per million
+    words)."""
+    return _frequencies(language).get(word, 0.0)
 
 
 def _is_part(word: str) -> bool:

@@ -1,0 +1,235 @@
+"""Triage of one report: redact, check it is a report, classify, judge urgency, suggest support.
+
+The report is redacted before anything else sees it; the embedding model, the retriever and
+the stored result only ever get the redacted text.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant.embedder import Embedder
+from assistant.instruments import INSTRUMENT_FEATURES, InstrumentMatcher
+from assistant.instruments import judge as judge_instrument
+from assistant.language.sentences import split_sentences
+from assistant.learned import LogisticModel, learned
+from assistant.privacy import redact
+from assistant.retrieval import Retriever
+from assistant.rules.taxonomy import FASE_IDS, Taxonomy
+from assistant.store import IndexHandle
+from assistant.triage.classify import (
+    LabelProfile,
+    choose_fase,
+    choose_themes,
+    feature_rows,
+    probabilities,
+    report_terms,
+)
+from assistant.triage.report import check_report
+from assistant.triage.urgency import DEFAULT_URGENCY_MODEL, Signal, judge
+
+MAX_SUPPORT = 3
+MAX_SIMILAR = 3
+SIMILAR_MIN = 0.5
+CITATIONS = 3
+DEFAULT_THEME_MODEL = LogisticModel.manual(
+    {"description_gap": 25.0, "description": 4.0, "lexical": 6.0}, bias=-1.0,
+    note="manual defaults",
+)
+DEFAULT_FASE_MODEL = LogisticModel.manual({"description_gap": 25.0}, bias=0.0,
+                                          note="manual defaults")
+SUPPORT_FEATURES = (*INSTRUMENT_FEATURES, "urgent")
+
+
+@dataclass
+class TriageResult:
+    themes: list[dict[str, Any]]
+    fase: str
+    support: list[dict[str, Any]]
+    citations: list[dict[str, Any]]
+    similar: list[dict[str, Any]]
+    urgent: bool
+    redacted_report: str
+    urgency_reasons: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TriageResult:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TriageModels:
+    themes: dict[str, LogisticModel]
+    fases: dict[str, LogisticModel]
+    urgency: LogisticModel
+    support: dict[str, LogisticModel]
+
+    @classmethod
+    def for_key(cls, model_key: str, theme_ids: list[str], support_ids: list[str]
+                ) -> TriageModels:
+        return cls(
+            themes={t: learned(f"theme:{t}", model_key) or DEFAULT_THEME_MODEL
+                    for t in theme_ids},
+            fases={f: learned(f"fase:{f}", model_key) or DEFAULT_FASE_MODEL for f in FASE_IDS},
+            urgency=learned("urgency", model_key) or DEFAULT_URGENCY_MODEL,
+            support={s: m for s in support_ids if (m := learned(f"support:{s}", model_key))},
+        )
+
+
+def _citation(n: int, source: Any, title: str, score: float, section: str = "") -> dict[str, Any]:
+    return {"n": n, "doc_id": source.doc_id, "title": title, "section": section,
+            "quote": source.quote, "start": source.start, "end": source.end,
+            "score": round(float(score), 4), "cited": True}
+
+
+@dataclass
+class Analysis:
+    """Everything measured on one report, before any decision (training reads this too)."""
+
+    redacted: str
+    sentences: list[str]
+    vector: np.ndarray
+    sentence_vectors: np.ndarray
+    theme_rows: dict[str, dict[str, float]]
+    fase_rows: dict[str, dict[str, float]]
+    support_rows: dict[str, dict[str, float]]
+    passages: list[Any]
+
+
+class TriageEngine:
+    """Triage over one index build; label vectors are made once and shared between threads."""
+
+    def __init__(self, taxonomy: Taxonomy, handle: IndexHandle, embedder: Embedder,
+                 retriever: Retriever, matcher: InstrumentMatcher) -> None:
+        self.taxonomy = taxonomy
+        self.handle = handle
+        self.embedder = embedder
+        self.retriever = retriever
+        self.matcher = matcher
+        self.models = TriageModels.for_key(
+            embedder.model_key, [t.spec.id for t in taxonomy.themes],
+            [i.id for i in matcher.catalogue.instruments],
+        )
+        self._profiles: tuple[list[LabelProfile], list[LabelProfile], list[Signal],
+                              np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    def profiles(self) -> tuple[list[LabelProfile], list[LabelProfile], list[Signal], np.ndarray]:
+        with self._lock:
+            if self._profiles is None:
+                taxonomy, analyzer = self.taxonomy, self.handle.analyzer
+                embed = self.embedder.embed_documents
+                themes = [
+                    LabelProfile(
+                        t.spec.id, embed([t.spec.description])[0],
+                        embed([c.quote for c in t.citations]) if t.citations
+                        else np.zeros((0, self.embedder.dimension)),
+                        frozenset(analyzer.analyze(t.spec.description)),
+                    )
+                    for t in taxonomy.themes
+                ]
+                fases = [
+                    LabelProfile(f.id, embed([f.description])[0],
+                                 np.zeros((0, self.embedder.dimension)),
+                                 frozenset(analyzer.analyze(f.description)))
+                    for f in taxonomy.fases
+                ]
+                signals = [Signal(s.id, s.label, v) for s, v in zip(
+                    taxonomy.signals, embed([s.description for s in taxonomy.signals]),
+                    strict=True)]
+                similar = (embed([f"{c.spec.title}\n{c.source.quote}" for c in taxonomy.similar])
+                           if taxonomy.similar else np.zeros((0, self.embedder.dimension)))
+                self._profiles = (themes, fases, signals, similar)
+            return self._profiles
+
+    def analyse(self, report: str) -> Analysis:
+        redacted = redact(report).strip()
+        check_report(redacted, frozenset(self.handle.bm25.idf))
+        themes, fases, _, _ = self.profiles()
+        sentences = [redacted[s.start:s.end] for s in split_sentences(redacted)] or [redacted]
+        vector = self.embedder.embed_query(redacted)
+        sentence_vectors = np.stack([self.embedder.embed_query(s) for s in sentences])
+        terms = report_terms(self.handle.analyzer, redacted, self.handle.bm25.idf)
+        passages = self.retriever.retrieve(redacted, CITATIONS)
+        instrument_rows = self.matcher.features(redacted, vector, passages, [])
+        support_rows = {
+            i.id: dict(row) for i, row in zip(self.matcher.catalogue.instruments,
+                                              instrument_rows, strict=True)
+        }
+        return Analysis(redacted, sentences, vector, sentence_vectors,
+                        feature_rows(vector, terms, themes), feature_rows(vector, terms, fases),
+                        support_rows, passages)
+
+    def triage(self, report: str) -> TriageResult:
+        analysis = self.analyse(report)
+        themes, _, signals, similar_vectors = self.profiles()
+        models = self.models
+        theme_scores = probabilities(analysis.theme_rows, models.themes)
+        chosen = choose_themes(theme_scores, models.themes)
+        fase = choose_fase(probabilities(analysis.fase_rows, models.fases))
+        urgency = judge(analysis.sentences, analysis.sentence_vectors, signals,
+                        analysis.redacted, models.urgency)
+        by_id = {p.id: p for p in themes}
+        return TriageResult(
+            themes=[{"id": t, "label": self.taxonomy.label(t),
+                     "score": round(theme_scores[t], 4),
+                     "reason": self._reason(t, by_id[t], analysis)} for t in chosen],
+            fase=fase,
+            support=self._support(analysis, float(urgency.urgent)),
+            citations=self._citations(analysis),
+            similar=self._similar(analysis.vector, similar_vectors),
+            urgent=urgency.urgent,
+            urgency_reasons=urgency.reasons,
+            redacted_report=analysis.redacted,
+        )
+
+    def _reason(self, theme_id: str, profile: LabelProfile, analysis: Analysis) -> str:
+        """The report's sentence that is most about the theme, quoted."""
+        scores = analysis.sentence_vectors @ profile.description_vector
+        sentence = analysis.sentences[int(np.argmax(scores))]
+        label = self.taxonomy.label(theme_id)
+        return f"De melding gaat over {label.lower()}: \u201c{sentence}\u201d"
+
+    def _support(self, analysis: Analysis, urgent: float) -> list[dict[str, Any]]:
+        """Support options by a model per option (tune reports), then the catalogue's own
+        eligibility rules on what the report states."""
+        facts = self.matcher.catalogue.facts(analysis.redacted)
+        found = []
+        for instrument in self.matcher.catalogue.instruments:
+            row = {**analysis.support_rows[instrument.id], "urgent": urgent}
+            model = self.models.support.get(instrument.id, self.matcher.model)
+            score = model.probability(row)
+            if score >= model.threshold:
+                found.append(judge_instrument(instrument, facts, score))
+        found.sort(key=lambda s: (not s.fits, -s.score))
+        return [{"id": s.instrument.id, "name": s.instrument.spec.name, "why": s.why,
+                 "fits": s.fits} for s in found[:MAX_SUPPORT]]
+
+    def _citations(self, analysis: Analysis) -> list[dict[str, Any]]:
+        return [
+            {"n": n, "doc_id": p.chunk.doc_id, "title": p.chunk.title,
+             "section": p.chunk.section, "quote": p.chunk.quote, "start": p.chunk.start,
+             "end": p.chunk.end, "score": round(float(p.score), 6), "cited": True}
+            for n, p in enumerate(analysis.passages[:CITATIONS], start=1)
+        ]
+
+    def _similar(self, vector: np.ndarray, vectors: np.ndarray) -> list[dict[str, Any]]:
+        if not len(vectors):
+            return []
+        scores = vectors @ vector
+        order = [i for i in np.argsort(-scores) if scores[i] >= SIMILAR_MIN][:MAX_SIMILAR]
+        titles = {d: doc.title for d, doc in self.handle.documents.items()}
+        out = []
+        for n, i in enumerate(order, start=1):
+            case = self.taxonomy.similar[int(i)]
+            out.append({"title": case.spec.title, "citation": _citation(
+                n, case.source, titles.get(case.source.doc_id, case.source.doc_id),
+                float(scores[i]))})
+        return out

@@ -1,0 +1,167 @@
+"""Fit the triage models on the tune reports: `python -m evals.train_triage`.
+
+Only `evals/data/tune/triage*.jsonl` is read. Per theme and per fase a logistic regression
+over the report embedding and its similarity to the label's description and citations; one
+for urgency over the sentence-to-risk similarities; one per support option over the
+instrument features of the report. Thresholds come from out-of-fold predictions: themes and
+support for the best F1 (support weighted towards recall), urgency for recall ≥ 0.9.
+Without dense features the same models are fitted as the `lexical` fallback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import numpy as np  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+
+from assistant.config import Settings  # noqa: E402
+from assistant.learned import LEXICAL, LogisticModel, write_models  # noqa: E402
+from assistant.triage.classify import EMBEDDING_PREFIX  # noqa: E402
+from assistant.triage.desk import SUPPORT_FEATURES, Analysis, TriageEngine  # noqa: E402
+from assistant.triage.report import NotAReport  # noqa: E402
+from assistant.triage.urgency import URGENCY_FEATURES  # noqa: E402
+from assistant.triage.urgency import features as urgency_features  # noqa: E402
+from evals.train import fit  # noqa: E402
+
+log = logging.getLogger("evals.train_triage")
+TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
+LABEL_FEATURES = ("description", "description_gap", "citation", "lexical")
+DENSE = {"description", "description_gap", "citation", "similarity", "similarity_gap"}
+URGENT_RECALL = 0.9
+SUPPORT_BETA = 2.0
+FOLDS = 5
+SEED = 20261201
+C_EMBEDDING = 0.05
+
+
+def tune_reports(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(directory.glob("triage*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return rows
+
+
+def _oof(rows: Sequence[dict[str, float]], labels: np.ndarray, names: Sequence[str],
+         c: float) -> np.ndarray:
+    predictions = np.full(len(rows), float(labels.mean()))
+    if labels.sum() < FOLDS or (1 - labels).sum() < FOLDS:
+        return predictions
+    splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    for train, test in splitter.split(np.zeros(len(rows)), labels):
+        model = fit([rows[i] for i in train], labels[train], names, c)
+        predictions[test] = model.probabilities(model.matrix([rows[i] for i in test]))
+    return predictions
+
+
+def _threshold(probabilities: np.ndarray, labels: np.ndarray, beta: float = 1.0
+               ) -> tuple[float, float, float]:
+    """The threshold with the best F-beta, and its precision and recall."""
+    best = (0.5, 0.0, 0.0, -1.0)
+    for threshold in np.unique(np.round(probabilities, 3)):
+        predicted = probabilities >= threshold
+        tp = float(np.sum(predicted & (labels == 1)))
+        precision = tp / max(1.0, float(predicted.sum()))
+        recall = tp / max(1.0, float(labels.sum()))
+        score = (1 + beta**2) * precision * recall / max(1e-9, beta**2 * precision + recall)
+        if score > best[3]:
+            best = (float(threshold), precision, recall, score)
+    return best[0], best[1], best[2]
+
+
+def _recall_threshold(probabilities: np.ndarray, labels: np.ndarray, recall: float) -> float:
+    positives = np.sort(probabilities[labels == 1])
+    if not len(positives):
+        return 0.5
+    return float(positives[int(np.floor((1 - recall) * len(positives)))] - 1e-6)
+
+
+def label_model(rows: list[dict[str, float]], labels: np.ndarray, names: Sequence[str],
+                c: float, beta: float = 1.0) -> LogisticModel:
+    oof = _oof(rows, labels, names, c)
+    threshold, precision, recall = _threshold(oof, labels, beta)
+    return fit(rows, labels, names, c, threshold, info={
+        "reports": len(rows), "positives": int(labels.sum()),
+        "oof_precision": round(precision, 3), "oof_recall": round(recall, 3)})
+
+
+def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[Analysis],
+          dense: bool) -> dict[str, LogisticModel]:
+    dimension = len(analyses[0].vector)
+    embedding = [f"{EMBEDDING_PREFIX}{i}" for i in range(dimension)] if dense else []
+    label_names = [*embedding, *(n for n in LABEL_FEATURES if dense or n not in DENSE)]
+    c = C_EMBEDDING if dense else 1.0
+    models: dict[str, LogisticModel] = {}
+    for theme in (t.spec.id for t in engine.taxonomy.themes):
+        labels = np.array([int(theme in r["themes"]) for r in reports])
+        rows = [a.theme_rows[theme] for a in analyses]
+        models[f"theme:{theme}"] = label_model(rows, labels, label_names, c)
+    for fase in (f.id for f in engine.taxonomy.fases):
+        labels = np.array([int(r["fase"] == fase) for r in reports])
+        rows = [a.fase_rows[fase] for a in analyses]
+        models[f"fase:{fase}"] = label_model(rows, labels, label_names, c)
+    _, _, signals, _ = engine.profiles()
+    urgency_rows = [urgency_features(a.sentence_vectors, signals, a.redacted)[0]
+                    for a in analyses]
+    urgent = np.array([int(r.get("urgent", False)) for r in reports])
+    urgency_names = [n for n in URGENCY_FEATURES if dense or n not in DENSE]
+    oof = _oof(urgency_rows, urgent, urgency_names, 1.0)
+    threshold = _recall_threshold(oof, urgent, URGENT_RECALL)
+    predicted = oof >= threshold
+    models["urgency"] = fit(urgency_rows, urgent, urgency_names, 1.0, threshold, info={
+        "reports": len(reports), "urgent": int(urgent.sum()),
+        "oof_recall": round(float(predicted[urgent == 1].mean()), 3),
+        "oof_false_urgent": round(float(predicted[urgent == 0].mean()), 3)})
+    support_names = [n for n in SUPPORT_FEATURES if dense or n not in DENSE]
+    for instrument in engine.matcher.catalogue.instruments:
+        labels = np.array([int(instrument.id in r.get("expected_support", [])) for r in reports])
+        rows = [{**a.support_rows[instrument.id], "urgent": float(r.get("urgent", False))}
+                for a, r in zip(analyses, reports, strict=True)]
+        if labels.sum() >= FOLDS:
+            models[f"support:{instrument.id}"] = label_model(rows, labels, support_names, 1.0,
+                                                            SUPPORT_BETA)
+    return models
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.train_triage", description=__doc__)
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path.home() / ".cache" / "woonzorgwijzer" / "train-index")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from assistant.service import HelpDesk, build_assistant
+    from ingest.pipeline import run_ingest
+
+    settings = Settings(data_dir=args.data_dir, sqlite_path=args.data_dir / "train.sqlite")
+    if run_ingest(settings).status == "failed":
+        raise SystemExit("ingest failed")
+    engine = HelpDesk(settings, build_assistant(settings)).engine()
+    reports, analyses = [], []
+    for report in tune_reports():
+        try:
+            analyses.append(engine.analyse(report["report"]))
+        except NotAReport as exc:
+            log.warning("%s is geen melding voor de desk: %s", report["id"], exc)
+            continue
+        reports.append(report)
+    entries = {engine.embedder.model_key: train(engine, reports, analyses, dense=True),
+               LEXICAL: train(engine, reports, analyses, dense=False)}
+    write_models(entries)
+    for key, models in entries.items():
+        for name, model in models.items():
+            print(f"{key} {name}: {json.dumps(model.info)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The answer step on a small corpus of its own: selection by structure, decision, conflicts,
+composition. Uses the deterministic fake embedder and the hand-set default models, so no
+expectation here depends on a trained model or on an evaluation item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answering.compose import compose
+from assistant.answering.conflicts import find_conflicts
+from assistant.answering.decide import DEFAULT_DECISION_MODEL, decide, unknown_names
+from assistant.answering.question import question_view
+from assistant.answering.select import DEFAULT_UNIT_MODEL, SelectParams, select
+from assistant.config import Settings
+from assistant.learned import LogisticModel, learned, write_models
+from assistant.service import build_assistant
+from assistant.store import IndexHandle
+from ingest.pipeline import run_ingest
+from tests.conftest import make_settings
+
+STEPS = (
+    "# Scheiden van wonen en zorg\n\n"
+    "Er zijn verschillende manieren om het scheiden van wonen en zorg aan te pakken. We geven "
+    "hier een voorbeeld van een stappenplan voor gemeenten en corporaties.\n\n"
+    "1. Verkennen opgave\n\nEerst brengen de partners samen de huurcontracten en de cijfers "
+    "over uitstromers in kaart, met gelijke taal en een gedeeld beeld.\n\n"
+    "2. Richting vinden\n\nOp basis van de cijfers bepalen de partners op bestuurlijk niveau "
+    "wat de ambitie is voor de komende jaren.\n\n"
+    "3. Uitvoeren\n\nTot slot voeren de partners het plan van aanpak uit en monitoren zij de "
+    "voortgang in een stuurgroep.\n"
+)
+TEAM = (
+    "# Ondersteuningsteam\n\n"
+    "Het ondersteuningsteam helpt gemeenten bij vastgelopen prestatieafspraken over wonen en "
+    "zorg. De gemeente betaalt een derde van de kosten, tot een maximum van € 4.000. Dit "
+    "bedrag is inclusief btw.\n"
+)
+REGION = (
+    "# Ondersteuningsteam in de regio\n\n"
+    "Het ondersteuningsteam helpt gemeenten in de provincie bij vastgelopen prestatieafspraken "
+    "over wonen en zorg. De gemeente betaalt een derde van de kosten, tot een maximum van "
+    "€ 3.500.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    corpus = tmp_path_factory.mktemp("corpus")
+    (corpus / "stappenplan.md").write_text(STEPS, encoding="utf-8")
+    (corpus / "team.md").write_text(TEAM, encoding="utf-8")
+    (corpus / "regio.md").write_text(REGION, encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=corpus,
+                             chunk_max_chars=260, chunk_min_chars=60)
+    assert run_ingest(settings).status == "built"
+    return settings
+
+
+def _evidence(settings: Settings, question: str, depth: int = 1):  # type: ignore[no-untyped-def]
+    assistant = build_assistant(settings)
+    handle = assistant.handle()
+    passages = assistant.components.retriever.retrieve(question, 8)[:depth]
+    view = question_view(question, assistant.components.embedder.embed_query(question),
+                         handle.analyzer, handle.bm25.idf)
+    return handle, passages, view
+
+
+def test_a_chosen_intro_brings_its_steps_from_beyond_the_chunk(small: Settings) -> None:
+    handle, passages, view = _evidence(small, "Welk stappenplan geven jullie als voorbeeld?")
+    assert "stappenplan" in passages[0].chunk.quote
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL, SelectParams())
+    texts = [c.unit.text for c in evidence.chosen]
+    assert {"Verkennen opgave", "Richting vinden", "Uitvoeren"} <= set(texts)
+    steps_outside = [c for c in evidence.chosen if c.unit.text == "Uitvoeren"]
+    assert steps_outside[0].unit.chunk != handle.positions[passages[0].chunk.chunk_id]
+
+
+def test_composition_quotes_verbatim_and_numbers_cited_sources_first(small: Settings) -> None:
+    handle, passages, view = _evidence(small, "Welk stappenplan geven jullie als voorbeeld?", 3)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    composed = compose(handle, evidence.chosen, passages, top_k=5)
+    for segment in composed.segments:
+        assert handle.documents[segment.doc_id].text[segment.start:segment.end] == segment.quote
+        assert f"[{segment.n}]" in composed.text
+    cited = [c.cited for c in composed.citations]
+    assert cited == sorted(cited, reverse=True)  # cited ones first, then "ook gevonden"
+    assert [c.n for c in composed.citations] == list(range(1, len(composed.citations) + 1))
+    assert "- Verkennen opgave" in composed.text  # a list reads as a list, without markup
+
+
+def test_a_leaning_sentence_comes_with_its_antecedent(small: Settings) -> None:
+    handle, passages, view = _evidence(small, "Is het bedrag inclusief btw?", 3)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    texts = [c.unit.text for c in evidence.chosen]
+    if "Dit bedrag is inclusief btw." in texts:
+        index = texts.index("Dit bedrag is inclusief btw.")
+        assert index > 0 and "maximum van € 4.000" in texts[index - 1]
+
+
+def test_different_figures_in_two_documents_are_both_shown(small: Settings) -> None:
+    handle, passages, view = _evidence(
+        small, "Hoeveel betaalt een gemeente maximaal voor het ondersteuningsteam?", 4)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    with_both, conflicts = find_conflicts(handle, evidence)
+    assert conflicts, "the € 4.000 and € 3.500 sources must be recognised as a conflict"
+    values = {figure.text for figure, _ in conflicts[0].values}
+    assert values == {"€ 4.000", "€ 3.500"}
+    composed = compose(handle, with_both.chosen, passages, 5, conflicts)
+    numbers = {v.n for v in composed.conflicts[0].values}
+    assert len(numbers) == 2 and "verschillende waarden" in composed.text
+
+
+def test_a_question_the_documents_do_not_touch_is_refused(small: Settings) -> None:
+    handle, passages, view = _evidence(small, "Wat is de hoofdstad van Frankrijk?", 3)
+    decision = decide(handle, select(handle, view, passages, DEFAULT_UNIT_MODEL),
+                      DEFAULT_DECISION_MODEL, None)
+    assert not decision.answer and decision.reason in ("buiten-documenten", "onbekende-naam",
+                                                       "niet-in-documenten")
+
+
+def test_names_unknown_to_the_live_index_are_named(small: Settings) -> None:
+    handle: IndexHandle = build_assistant(small).handle()
+    assert unknown_names(handle, "Betaalt de gemeente Zwolle het ondersteuningsteam?") == [
+        "Zwolle"]
+    assert unknown_names(handle, "Niemand weet of het Ondersteuningsteam helpt") == []
+
+
+def test_learned_models_round_trip_and_fall_back(tmp_path: Path) -> None:
+    model = LogisticModel.manual({"a": 2.0, "b": -1.0}, bias=0.5, threshold=0.4)
+    path = tmp_path / "models.json"
+    write_models({"lexical": {"units": model}}, path=path)
+    write_models({"some-model:full": {"decision": model}}, path=path)
+    loaded = learned("units", "other-model:full", path=path)
+    assert loaded is not None and loaded.threshold == pytest.approx(0.4)
+    assert loaded.probability({"a": 1.0, "b": 0.0}) == pytest.approx(
+        1 / (1 + np.exp(-2.5)))
+    assert learned("decision", "some-model:full", fallback=False, path=path) is not None
+    assert learned("units", "some-model:full", fallback=False, path=path) is None

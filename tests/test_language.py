@@ -1,0 +1,144 @@
+"""Dutch language handling: sentences, units, tokens, compounds, abbreviations, figures,
+follow-up rewriting."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assistant.answering.followup import is_elliptical, standalone_question
+from assistant.language.abbreviations import find_abbreviations
+from assistant.language.numbers import asked_details, figures, has_detail, soon, to_number
+from assistant.language.sentences import split_sentences
+from assistant.language.structure import document_units
+from assistant.language.tokens import PLAIN, Analyzer, split_compound
+from assistant.schemas import Turn
+
+analyze, tokens = PLAIN.analyze, PLAIN.tokens
+
+
+def test_sentences_respect_abbreviations_and_initials() -> None:
+    text = (
+        "Denk aan beleid (m.n. financieel). Ook kunnen pilots worden opgestart. "
+        "Dit meldt dhr. P. de Vries. Per 1 juli 2024 geldt de wet."
+    )
+    parts = [text[s.start : s.end] for s in split_sentences(text)]
+    assert parts == [
+        "Denk aan beleid (m.n. financieel).",
+        "Ook kunnen pilots worden opgestart.",
+        "Dit meldt dhr. P. de Vries.",
+        "Per 1 juli 2024 geldt de wet.",
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from(list("abc. ?!\nDE1")), max_size=200))
+def test_sentence_spans_are_exact_and_ordered(text: str) -> None:
+    previous_end = 0
+    for span in split_sentences(text):
+        assert span.start >= previous_end
+        assert text[span.start : span.end].strip() == text[span.start : span.end]
+        previous_end = span.end
+
+
+def test_compounds_split_by_general_dutch_frequencies() -> None:
+    assert split_compound("woonzorgvisie") == ("woon", "zorg", "visie")
+    assert split_compound("huurcontract") == ("huur", "contract")
+    assert split_compound("beleidsmedewerker") == ("beleid", "medewerker")  # linking s
+    assert split_compound("ondersteuningsteam") == ("ondersteuning", "team")
+    # words the corpus never uses split as well: the list is general Dutch, not the corpus
+    assert split_compound("mantelzorgwoning") == ("mantelzorg", "woning")
+    assert split_compound("zorgvuldig") == ()  # "vuldig" is no word
+    assert split_compound("gemeente") == ()
+
+
+def test_abbreviations_come_from_the_documents_definitions() -> None:
+    found = find_abbreviations([
+        "Het Ondersteuningsteam Wonen en Zorg (OWZ) van de Rijksdienst voor Ondernemend "
+        "Nederland (RVO) helpt.",
+        "Uitstromers uit beschermd wonen en de maatschappelijke opvang (BWMO) krijgen ...",
+        "Sommige zorgorganisaties (BWMO) hebben",  # initials do not spell it: no definition
+    ])
+    assert found == {
+        "owz": "ondersteuningsteam wonen en zorg",
+        "rvo": "rijksdienst voor ondernemend nederland",
+        "bwmo": "beschermd wonen en de maatschappelijke opvang",
+    }
+    analyzer = Analyzer(found)
+    assert {"beschermd", "wonen", "maatschappelijke", "opvang"} <= set(analyzer.tokens("BWMO"))
+    assert {"owz", "ondersteuningsteam", "zorg"} <= set(analyzer.tokens("het OWZ"))
+    assert "ondersteuningsteam" not in PLAIN.tokens("het OWZ")  # nothing built in
+
+
+def test_accents_fold_and_inflections_stem() -> None:
+    assert analyze("financiële") == analyze("financiele")
+    assert analyze("huurcontracten") == analyze("huurcontract")
+
+
+def test_units_keep_offsets_and_structure() -> None:
+    text = (
+        "Inleiding over wonen en zorg in de wijk.\n\n"
+        "Er zijn drie varianten, namelijk de volgende:\n"
+        "- **Regulier:** een eigen contract\n"
+        "- Driepartijen: drie partijen tekenen\n\n"
+        "Sommige organisaties hebben\n\nbijvoorbeeld beleid vastgelegd.\n\n"
+        "We geven hier een voorbeeld van een stappenplan.\n\n"
+        "1. Verkennen opgave\n\nEerst verkennen de partners samen de opgave.\n\n"
+        "2. Besluiten\n\nDaarna besluiten zij over de aanpak.\n"
+    )
+    units = document_units(text)
+    for unit in units:
+        assert text[unit.start:unit.end].strip() == text[unit.start:unit.end]
+    by_text = {u.text: u for u in units}
+    intro = by_text["Er zijn drie varianten, namelijk de volgende:"]
+    item = by_text["Regulier: een eigen contract"]  # markdown dropped for display only
+    assert text[item.start:item.end].startswith("**Regulier:**")
+    assert intro.intro and item.kind == "list-item" and item.group == intro.group
+    # a sentence cut by a lost line break is one unit again
+    assert "Sommige organisaties hebben bijvoorbeeld beleid vastgelegd." in by_text
+    steps = [u for u in units if u.text in ("Verkennen opgave", "Besluiten")]
+    plan = by_text["We geven hier een voorbeeld van een stappenplan."]
+    assert len(steps) == 2 and {s.group for s in steps} == {plan.group} and plan.intro
+    assert by_text["Daarna besluiten zij over de aanpak."].leaning
+
+
+def test_figures_and_asked_details() -> None:
+    found = figures("tot een maximum van € 4.000 (inclusief btw), maximaal 80 uur, 1,9% rente")
+    assert [(f.kind, f.value, f.unit) for f in found] == [
+        ("bedrag", 4000.0, "euro"), ("termijn", 80.0, "uur"), ("percentage", 1.9, "%")]
+    assert to_number("tachtig") == 80 and to_number("3.500") == 3500
+    assert asked_details("Hoeveel kost het OWZ een gemeente?") == {"bedrag"}
+    assert asked_details("Wat is de rente van de lening?") == {"percentage"}
+    assert asked_details("Hoeveel gemeenten doen mee?") == {"aantal"}
+    assert asked_details("Wat is de Blijverslening?") == set()
+    assert has_detail("termijn", "In april 2019 waren ongeveer 100 gemeenten aangesloten")
+    assert not has_detail("bedrag", "Een derde van de kosten")
+
+
+def test_moments_within_weeks() -> None:
+    assert soon("De begeleiding stopt over twee weken.") == "twee weken"
+    assert soon("Volgende week moet ze de woning uit") == "Volgende week"
+    assert soon("per 1 maart is hij zijn kamer kwijt") == "1 maart"
+    assert soon("Het contract loopt over drie maanden af") is None
+    assert soon("We willen in 2027 bouwen") is None
+
+
+def test_stopwords_are_dropped() -> None:
+    assert analyze("wat is de het een") == []
+
+
+def test_follow_up_is_rewritten_with_the_previous_question() -> None:
+    history = [
+        Turn(role="user", content="Wat is de Verzilverlening?"),
+        Turn(role="assistant", content="Een lening voor eigenaren [1]."),
+    ]
+    rewritten = standalone_question("En voor huurders?", history)
+    assert "Verzilverlening" in rewritten and "huurders" in rewritten
+    assert rewritten.startswith("Voor huurders?")
+
+
+def test_standalone_question_is_kept() -> None:
+    question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
+    history = [Turn(role="user", content="Wat is de Verzilverlening?")]
+    assert not is_elliptical(question)
+    assert standalone_question(question, history) == question
+    assert standalone_question("En voor huurders?", []) == "En voor huurders?"
