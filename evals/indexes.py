@@ -46,6 +46,21 @@ def _prune(root: Path, keep: int = KEEP) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _seed(folder: Path, root: Path) -> str | None:
+    """Start a new index folder from the most recently used one, so ingest re-embeds only
+    the chunks and units that differ (it reuses vectors only of the same model)."""
+    data = folder / "data"
+    if data.exists() or not root.is_dir():
+        return None
+    others = sorted((p for p in root.iterdir() if p.is_dir() and p != folder
+                     and (p / "data" / "index").is_dir()),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    if not others:
+        return None
+    shutil.copytree(others[0] / "data", data)
+    return others[0].name
+
+
 def prepare_index(index: str, layout: Layout, root: Path) -> tuple[Any, dict[str, Any]]:
     """Settings pointing at a verified index of `index`'s documents, and what was done."""
     from assistant.config import Settings
@@ -62,6 +77,7 @@ def prepare_index(index: str, layout: Layout, root: Path) -> tuple[Any, dict[str
     else:
         raise ValueError(f"unknown index {index!r}")
     folder.mkdir(parents=True, exist_ok=True)
+    seeded = _seed(folder, root)
     os.utime(folder)
     settings = Settings(corpus_dir=corpus_dir, data_dir=folder / "data", chroma_host=None,
                         sqlite_path=folder / "ingest.sqlite")
@@ -73,7 +89,8 @@ def prepare_index(index: str, layout: Layout, root: Path) -> tuple[Any, dict[str
     _prune(root)
     return settings, {"data_dir": str(folder / "data"), "status": report.status,
                       "documents": report.documents, "chunks": report.chunks,
-                      "seconds": report.seconds, "model": model_key}
+                      "embedded": report.embedded, "reused": report.reused,
+                      "seeded_from": seeded, "seconds": report.seconds, "model": model_key}
 
 
 @dataclass

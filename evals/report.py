@@ -75,8 +75,10 @@ def fmt_estimate(entry: Mapping[str, Any] | None, name: str, interval: bool = Tr
     return text
 
 
-def fmt_difference(entry: Mapping[str, Any] | None, name: str) -> str:
-    """"+0.05 [−0.04, +0.13] ≈" for a difference; ≈ within noise, ↑/↓ better/worse."""
+def fmt_difference(entry: Mapping[str, Any] | None, name: str, directional: bool = True
+                   ) -> str:
+    """"+0.05 [−0.04, +0.13] ≈" for a difference; ≈ within noise, ↑/↓ better/worse (or ≠,
+    a real difference, where a sign says nothing about better, as for a gap)."""
     if not entry or entry.get("diff") is None:
         return "–"
     digits = _digits(name)
@@ -85,6 +87,8 @@ def fmt_difference(entry: Mapping[str, Any] | None, name: str) -> str:
         return ("+" if x > 0 else "−" if x < 0 else "") + fmt(abs(x), digits)
 
     text = f"{signed(entry['diff'])} [{signed(entry['low'])}, {signed(entry['high'])}]"
+    if not directional:
+        return f"{text} {'≈' if entry.get('within_noise', True) else '≠'}"
     return f"{text} {marker(entry, name)}"
 
 
@@ -139,7 +143,7 @@ def sets_table(report: Mapping[str, Any], part: str, config: str, columns: Seque
 
 
 def gap_table(report: Mapping[str, Any]) -> str:
-    rows = [[gap, METRICS[name].label, fmt_difference(entry, name)]
+    rows = [[gap, METRICS[name].label, fmt_difference(entry, name, directional=False)]
             for gap, metrics in report.get("gaps", {}).items()
             for name, entry in metrics.items()]
     return markdown_table(["gap (product)", "metric", "difference [95 %]"], rows)
@@ -186,7 +190,7 @@ def headline_tables(report: Mapping[str, Any]) -> str:
     parts = [f"Product ({product}) per set, 95 % bootstrap intervals",
              sets_table(report, "questions", product, TERMINAL_QUESTIONS)]
     if report.get("gaps"):
-        parts += ["Gap (tune minus other set; ≈ within noise)", gap_table(report)]
+        parts += ["Gap (tune minus other set; ≈ within noise, ≠ a real gap)", gap_table(report)]
     if _sections(report, "triage", product):
         parts += [f"Triage ({product})",
                   sets_table(report, "triage", product, TERMINAL_TRIAGE)]
@@ -258,7 +262,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     ]
     for index, info in report.get("indexes", {}).items():
         parts.append(f"- Index `{index}`: {info['status']} ({info['documents']} documents, "
-                     f"{info['chunks']} chunks, {info['seconds']:.1f} s, model {info['model']}).")
+                     f"{info['chunks']} chunks, {info.get('reused', 0)} reused, "
+                     f"{info['seconds']:.1f} s, model {info['model']}).")
     skipped = [f"- {s} / {c}: {summary['skipped']}" for s, configs in report["results"].items()
                for c, summary in configs.items() if summary.get("skipped")]
     if skipped:
@@ -267,7 +272,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
               sets_table(report, "questions", product, [m.name for m in QUESTION_METRICS])]
     if report.get("gaps"):
         parts += ["## Gap", "Tune minus holdout and tune minus generalisation for the product "
-                  "(unpaired bootstrap; ≈ within noise).", gap_table(report)]
+                  "(unpaired bootstrap; ≈ within noise, ≠ a real gap).", gap_table(report)]
     if _sections(report, "triage", product):
         parts += [f"## Triage ({product}) per set",
                   sets_table(report, "triage", product, [m.name for m in TRIAGE_METRICS])]

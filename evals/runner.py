@@ -68,6 +68,10 @@ WARMUPS = (
                  {"role": "assistant", "content": "Een visie op wonen en zorg in de gemeente."}],
      "top_k": 5},
 )
+# the first report loads the triage profiles (embedded labels and cases); similar cases come
+# from the documents, not the queue, so this unscored report influences no later one
+TRIAGE_WARMUP = {"report": "De samenwerking tussen gemeente, corporatie en zorgaanbieder over "
+                           "wonen met zorg loopt vast; wie kan ons helpen?"}
 GAP_METRICS = ("hit@1", "key_fact_recall")
 
 
@@ -208,8 +212,11 @@ def ask_all(client: Client, items: Sequence[QuestionItem], options: RunOptions,
 
 def triage_all(client: Client, items: Sequence[TriageItem], options: RunOptions,
                block: Block) -> list[Score]:
-    """Triage every report; leaks count personal data of any report in the set, since
-    an earlier report may resurface in a later response's `similar` list."""
+    """Triage every report after one unscored warm-up report; leaks count personal data of
+    any report in the set, since an earlier report may resurface in a later response."""
+    warmup = call(client, "POST", "/api/triage", TRIAGE_WARMUP, policy=options.retry)
+    block.warmup_ms = (block.warmup_ms or 0.0) + warmup.wall_ms
+    block.warmup_error = block.warmup_error or warmup.error
     personal_data: set[PersonalData] = set()
     for item in items:
         personal_data |= extract_personal_data(item.report)
