@@ -150,8 +150,9 @@ def summary_rows(run_diff: RunDiff) -> list[list[str]]:
     for e in run_diff.metrics:
         c = e.comparison
         p = sign_test(len(e.better), len(e.worse)) if e.changed else None
+        shown = "–" if p is None else "<0.001" if p < 0.001 else fmt(p, 3)
         rows.append([e.set_name, e.config, e.metric.label, fmt_difference(c, e.metric.name),
-                     str(len(e.better)), str(len(e.worse)), fmt(p, 3) if p is not None else "–"])
+                     str(len(e.better)), str(len(e.worse)), shown])
     return rows
 
 
@@ -164,7 +165,7 @@ def render_markdown(run_diff: RunDiff) -> str:
              "common items (↑ better, ↓ worse, ≈ within noise); better/worse: items whose own "
              "value moved; sign test: exact, two-sided, on those items."]
     if run_diff.metrics:
-        parts.append(markdown_table(SUMMARY_HEADERS, summary_rows(run_diff)))
+        parts.append(markdown_table(SUMMARY_HEADERS, summary_rows(run_diff), 3))
     else:
         parts.append("No metric changed on any common item.")
     for label, counts in (("only in A", run_diff.only_a), ("only in B", run_diff.only_b)):
@@ -186,7 +187,7 @@ def render_markdown(run_diff: RunDiff) -> str:
                              f"{fmt(ch.before)}: {_cell(_answer(ch.row_a), MD_ANSWER_CHARS)}",
                              f"{fmt(ch.after)}: {_cell(_answer(ch.row_b), MD_ANSWER_CHARS)}"])
         parts.append(markdown_table(["item", "question / report", f"A ({run_diff.name_a})",
-                                     f"B ({run_diff.name_b})"], rows))
+                                     f"B ({run_diff.name_b})"], rows, numeric_from=4))
     return "\n\n".join(parts) + "\n"
 
 

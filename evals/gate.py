@@ -44,13 +44,14 @@ class Check:
 
     def describe(self) -> str:
         symbol = "≥" if self.bound == "min" else "≤"
+        digits = 0 if METRICS[self.metric].kind == "sum" else 2
         name = f"{self.section}.{self.metric}"
         if self.value is None:
             return f"FAIL {name}: not measured (bound {symbol} {self.limit:g})"
         status = "ok" if self.passed else "FAIL"
-        text = f"{status} {name}: {fmt(self.value)} (bound {symbol} {self.limit:g}"
+        text = f"{status} {name}: {fmt(self.value, digits)} (bound {symbol} {self.limit:g}"
         if not self.passed:
-            text += f", missed by {fmt(self.missed_by)}"
+            text += f", missed by {fmt(self.missed_by, digits)}"
         return text + ")"
 
 

@@ -101,9 +101,12 @@ def marker(entry: Mapping[str, Any] | None, name: str) -> str:
     return "↑" if better else "↓"
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                   numeric_from: int = 1) -> str:
+    """A GitHub table; columns from `numeric_from` on are right-aligned."""
     lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+             "|" + "|".join("---" if i < numeric_from else "---:"
+                            for i in range(len(headers))) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -146,7 +149,7 @@ def gap_table(report: Mapping[str, Any]) -> str:
     rows = [[gap, METRICS[name].label, fmt_difference(entry, name, directional=False)]
             for gap, metrics in report.get("gaps", {}).items()
             for name, entry in metrics.items()]
-    return markdown_table(["gap (product)", "metric", "difference [95 %]"], rows)
+    return markdown_table(["gap (product)", "metric", "difference [95 %]"], rows, 2)
 
 
 def config_table(report: Mapping[str, Any], set_name: str, columns: Sequence[str],
@@ -253,7 +256,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             ["set", "questions", "triage", "index", "files", "configuration order"],
             [[name, fmt(info["questions"]), fmt(info["triage"]), info["index"],
               ", ".join(info["files"]) or "–", " → ".join(info["order"])]
-             for name, info in report["sets"].items()]),
+             for name, info in report["sets"].items()], numeric_from=6),
         "## How this was measured",
         f"- {report['method']['latency']}",
         f"- {report['method']['uncertainty']}",
