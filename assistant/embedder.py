@@ -45,10 +45,10 @@ ONNX_SIDE_FILES = ("tokenizer.json", "config_sentence_transformers.json",
 
 
 def model_key_for(model: str, dimension: int | None, runtime: str = TORCH) -> str:
-    """Stable identity of a model setting, known without loading the weights.
+    """Stable identity of a model setting, known before any weights load.
 
-    The runtime is part of it (torch keeps the historical key), because vectors of the
-    int8 runtime differ from the others: an index is served by the runtime that built it."""
+    The runtime is part of it (torch keeps the historical key): int8 vectors differ from
+    the others, so an index is served only by the runtime that built it."""
     key = f"{Path(model).name or model}:{dimension or 'full'}"
     return key if runtime == TORCH else f"{key}:{runtime}"
 
@@ -81,7 +81,7 @@ def verify_export(export_dir: Path, runtime: str) -> dict[str, Any]:
     stamp_path = export_dir / ONNX_STAMP
     if not stamp_path.is_file():
         raise ModelUnavailable(
-            f"ONNX-export niet gevonden in {export_dir}. Voer `make model` uit (dat exporteert "
+            f"ONNX-export ontbreekt in {export_dir}. Voer `make model` uit (dat exporteert "
             "het model eenmalig) of zet EMBEDDING_RUNTIME=torch."
         )
     try:
@@ -91,10 +91,10 @@ def verify_export(export_dir: Path, runtime: str) -> dict[str, Any]:
             f"Het stempel {stamp_path} is onleesbaar; exporteer opnieuw met `make model`."
         ) from exc
     files: dict[str, str] = stamp.get("files") or {}
-    variant = ONNX_VARIANTS[runtime]
-    needed = [name for name in files if name.startswith(f"{variant}/")]
+    subdir = ONNX_VARIANTS[runtime]
+    needed = [name for name in files if name.startswith(f"{subdir}/")]
     needed += [name for name in ONNX_SIDE_FILES if name in files]
-    if stamp.get("format") != ONNX_STAMP_FORMAT or f"{variant}/{ONNX_MODEL_FILE}" not in needed:
+    if stamp.get("format") != ONNX_STAMP_FORMAT or f"{subdir}/{ONNX_MODEL_FILE}" not in needed:
         raise ExportUnverified(
             f"Het stempel {stamp_path} beschrijft geen {runtime}-export in dit formaat; "
             "exporteer opnieuw met `make model`."
@@ -201,10 +201,10 @@ class OnnxEmbedder:
     """The same model through ONNX Runtime: the install-time export (scripts/export_onnx.py).
 
     The graph holds the transformer and the model's own pooling, dense and normalize modules,
-    so it outputs what `SentenceTransformer.encode` does. Prompts come from the model's
+    so it outputs what `SentenceTransformer.encode` does. Prompts are read from the model's
     sentence-transformers config and tokenisation from its tokenizer.json (same ids, right
-    padding, same truncation), so query and document inputs equal the torch path's. Torch is
-    never imported. Documents are batched by token count, so a batch pads little."""
+    padding, same truncation), so query and passage inputs equal the torch path's. Torch is
+    never imported. Passages are batched by token count, so a batch pads little."""
 
     def __init__(self, model: str, runtime: str = "onnx", batch_size: int = 16,
                  dimension: int | None = None, threads: int = 2,
