@@ -90,7 +90,10 @@ def learned(
     """The model `name` trained for this embedding model, else (with `fallback`) the lexical
     one, else None."""
     data = _read(path)
-    for key in (model_key, LEXICAL) if fallback else (model_key,):
+    # the ONNX runtimes of a model give (nearly) its PyTorch vectors: same models apply
+    same_model = ":".join(model_key.split(":")[:2])
+    keys = (model_key, same_model, LEXICAL) if fallback else (model_key, same_model)
+    for key in keys:
         entry = data.get(key, {}).get(name)
         if entry:
             return LogisticModel.from_dict(entry)
