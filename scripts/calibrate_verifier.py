@@ -421,7 +421,7 @@ def main() -> None:
     result: dict[str, object] = {
         "made_by": "scripts/calibrate_verifier.py",
         "seed": SEED,
-        "target_precision": TARGET_PRECISION,
+        "min_precision": TARGET_PRECISION,
         "examples": {"fit": len(fit), "test": len(test), "unseen": len(outside)},
     }
     threshold, on_fit = choose(fit, None)

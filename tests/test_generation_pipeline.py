@@ -136,10 +136,14 @@ def test_prompt_has_the_rules_the_numbered_passages_and_the_question() -> None:
     assert isinstance(messages[0], SystemMessage)
     assert REFUSAL in str(messages[0].content)
     user = str(messages[-1].content)
-    assert "[1] Fase 4 – Uitvoering — Financiële instrumenten" in user
-    assert "[2] Fase 4 – Uitvoering — Ondersteuningsteam Wonen en Zorg" in user
-    assert user.index("[1]") < user.index("[2]") < user.index("Wat is de Blijverslening?")
+    assert user.startswith("Vraag: Wat is de Blijverslening?")
+    assert "[1] (Fase 4 – Uitvoering — Financiële instrumenten)" in user
+    assert "[2] (Fase 4 – Uitvoering — Ondersteuningsteam Wonen en Zorg)" in user
+    # each source sentence carries its marker, so copying from a source keeps the citation
+    assert "Gemeenten bepalen zelf de voorwaarden [1]." in user
+    assert "maximaal 80 uur ondersteuning [2]." in user
     assert [p.n for p in seen] == [1, 2]
+    assert "[1]" not in seen[0].text  # the verifier compares against the unmarked text
 
 
 def test_personal_data_never_reaches_the_model() -> None:
@@ -268,3 +272,14 @@ def test_factory_builds_each_generator(tmp_path: Path) -> None:
     missing.with_name("model.gguf.verified").write_text("abc 65\n")
     with pytest.raises(ModelMissing, match="differs"):
         chat_model(Settings(generator="local", llm_model_path=missing))
+
+
+def test_generation_stops_once_enough_sentences_are_kept() -> None:
+    model = CountingStream()
+    events = list(generate_answer("Welke lening?", PASSAGES, [], model, max_sentences=3))
+    final = events[-1]
+    assert isinstance(final, FinalEvent)
+    assert final.answer.summary.kept == 3
+    assert [e.kind for e in events] == ["sentence"] * 3 + ["final"]
+    assert "stopped_early" in final.timings_ms
+    assert model.pulled < 60  # 50 repetitions of the answer were on offer

@@ -157,6 +157,15 @@ def test_headings_and_the_refusal_are_not_claims() -> None:
     assert fallback_reason(answer) == "refused"
 
 
+def test_a_line_that_only_repeats_a_source_heading_is_not_a_claim() -> None:
+    answer = verify_answer(
+        "Gemeenten bepalen zelf de voorwaarden [1].\n\n"
+        "Bron: [1] (Fase 4 – Uitvoering — Financiële instrumenten)",
+        PASSAGES,
+    )
+    assert [s.text for s in answer.sentences] == ["Gemeenten bepalen zelf de voorwaarden. [1]"]
+
+
 def test_fallback_when_most_sentences_are_dropped() -> None:
     answer = verify_answer(
         "Gemeenten bepalen zelf de voorwaarden [1]. De Verzilverlening kost € 9.000 [1]. "

@@ -27,8 +27,7 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
-    HumanMessage,
-    SystemMessage,
+    convert_to_openai_messages,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, SecretStr
@@ -37,11 +36,11 @@ from assistant.config import Settings
 
 log = logging.getLogger(__name__)
 
-BUSY_MESSAGE = "De assistent schrijft al een antwoord; probeer het over een ogenblik opnieuw."
+BUSY_MESSAGE = "Er wordt al een antwoord geschreven; stel uw vraag over een ogenblik opnieuw."
 
 
 class GeneratorBusy(RuntimeError):
-    """All generation slots stayed taken for the queue timeout (the API answers 503)."""
+    """All generation slots stayed taken for the queue timeout (the API replies 503)."""
 
     def __init__(self, message: str = BUSY_MESSAGE) -> None:
         super().__init__(message)
@@ -112,16 +111,6 @@ def local_runtime(path: str, threads: int, ctx: int) -> _LocalRuntime:
         return _RUNTIMES[key]
 
 
-def _role(message: BaseMessage) -> str:
-    if isinstance(message, SystemMessage):
-        return "system"
-    if isinstance(message, AIMessage):
-        return "assistant"
-    if isinstance(message, HumanMessage):
-        return "user"
-    raise ValueError(f"unsupported message type for the local model: {message.type}")
-
-
 def _raise_on_error(payload: dict[str, Any]) -> None:
     if "error" in payload:
         error = payload["error"]
@@ -169,7 +158,7 @@ class LocalChatModel(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, stream: bool, **kwargs: Any
     ) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "messages": [{"role": _role(m), "content": str(m.content)} for m in messages],
+            "messages": convert_to_openai_messages(messages, text_format="string"),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature),
             "top_p": self.top_p,

@@ -1,10 +1,10 @@
 """Streamed, verified generation: tokens are buffered into sentences, each sentence is checked
-against the passages it cites, and only supported sentences are passed on.
+against the excerpts it cites, and only backed sentences are passed on.
 
-`generate_answer` yields a `SentenceEvent` for each kept sentence, a `DroppedEvent` for each
+The generator yields a `SentenceEvent` for each kept sentence, a `DroppedEvent` for each
 dropped one (with its reasons, for logging and the eval report; not for display) and, last,
 a `FinalEvent` with the whole verification and whether the caller should fall back to the
-extractive answer. Closing the iterator (a client that went away) closes the model stream,
+extractive reply. Closing the iterator (a client that went away) closes the model stream,
 which stops a local model at its next token.
 """
 
@@ -60,6 +60,12 @@ class FinalEvent:
 
 
 GenerationEvent = SentenceEvent | DroppedEvent | FinalEvent
+# A blank line and a marker, or a new "Vraag:"/"Bronnen:" label, means the model has started to
+# write sources or questions of its own instead of an answer: stop there.
+STOP = ["\n\n[", "\nVraag:", "\nBronnen:"]
+# As many sentences as an extractive answer holds; a small model that goes on copying its
+# sources is stopped there (closing the stream ends the generation).
+MAX_SENTENCES = 4
 
 
 def generator_name(model: BaseChatModel) -> str:
@@ -77,8 +83,10 @@ def generate_answer(
     analyzer: Analyzer | None = None,
     embedder: DocumentEmbedder | None = None,
     thresholds: Thresholds | None = None,
+    max_sentences: int | None = MAX_SENTENCES,
 ) -> Iterator[GenerationEvent]:
-    """Stream verified sentences of a generated answer, then a final event."""
+    """Stream verified sentences of a generated reply, then a final event. Generation stops
+    once `max_sentences` sentences were kept (None: let the model finish)."""
     started = time.perf_counter()
     messages, seen = build_messages(question, passages, history)
     verifier = Verifier(seen, analyzer, embedder, thresholds)
@@ -95,8 +103,10 @@ def generate_answer(
     def judge(raws: list[str]) -> Iterator[GenerationEvent]:
         nonlocal refused
         for raw in raws:
+            if enough():
+                return
             sentence = parse_sentence(raw)
-            if not sentence.body or is_fragment(sentence):
+            if not sentence.body or is_fragment(sentence) or verifier.echoes_heading(sentence.body):
                 continue
             if is_refusal(sentence.body):
                 refused = True
@@ -110,7 +120,11 @@ def generate_answer(
             else:
                 yield DroppedEvent(verdict)
 
-    for chunk in chat_model.stream(messages):
+    def enough() -> bool:
+        return max_sentences is not None and sum(v.supported for v in verdicts) >= max_sentences
+
+    stream = chat_model.stream(messages, stop=STOP)
+    for chunk in stream:
         text = chunk.text
         metadata = getattr(chunk, "response_metadata", None) or {}
         if isinstance(metadata.get("usage"), dict):
@@ -123,7 +137,15 @@ def generate_answer(
         timings.setdefault("first_token", elapsed())
         raw_parts.append(text)
         yield from judge(buffer.feed(text))
-    yield from judge(buffer.flush())
+        if enough():
+            break
+    if enough():
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # stops a local model at its next token
+        timings["stopped_early"] = elapsed()
+    else:
+        yield from judge(buffer.flush())
     timings["total"] = elapsed()
     answer = assemble(verdicts, refused)
     reason = fallback_reason(answer)

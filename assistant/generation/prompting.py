@@ -1,7 +1,7 @@
-"""The generation prompt: templates from prompts/, numbered passages, redaction before sending.
+"""The generation messages: templates from prompts/, numbered excerpts, redaction first.
 
-Everything that reaches a model (question, earlier turns, passages) goes through
-`assistant.privacy.redact` here, in one place, so no generator can be handed personal data.
+Everything that reaches a model (question, earlier turns, excerpts) goes through `redact`
+here, in one place, so no generator can be handed personal data.
 """
 
 from __future__ import annotations
@@ -12,15 +12,21 @@ from dataclasses import replace
 from typing import Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.prompts import (
+    ChatPromptTemplate,
+    HumanMessagePromptTemplate,
+    MessagesPlaceholder,
+    SystemMessagePromptTemplate,
+)
 
 from assistant.generation.types import EvidencePassage
 from assistant.generation.verify import MARKER, REFUSAL, SPACE_BEFORE_PUNCT
+from assistant.language.sentences import split_sentences
 from assistant.privacy import redact
 from assistant.prompts import load_prompt
 
-SYSTEM_PROMPT = "answer_system"
-USER_PROMPT = "answer_user"
+SYSTEM_PROMPT = "generatie-regels"
+USER_PROMPT = "generatie-vraag"
 MAX_PASSAGE_CHARS = 1500  # three passages and the answer fit a 4096-token context
 MAX_HISTORY_TURNS = 6
 MAX_TURN_CHARS = 1000
@@ -29,19 +35,19 @@ BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class TurnLike(Protocol):
-    """An earlier turn (`assistant.schemas.Turn` fits)."""
+    """An earlier turn (the API's Turn model fits)."""
 
     role: str
     content: str
 
 
 def prompt_template(system: str = SYSTEM_PROMPT, user: str = USER_PROMPT) -> ChatPromptTemplate:
-    """System rules, earlier turns, then the passages and the question, loaded by name."""
+    """Rules, earlier turns, then the excerpts and the question, loaded by name."""
     return ChatPromptTemplate.from_messages(
         [
-            ("system", load_prompt(system)),
+            SystemMessagePromptTemplate.from_template(load_prompt(system)),
             MessagesPlaceholder("history", optional=True),
-            ("human", load_prompt(user)),
+            HumanMessagePromptTemplate.from_template(load_prompt(user)),
         ]
     )
 
@@ -59,7 +65,7 @@ def clean_passage_text(text: str, limit: int = MAX_PASSAGE_CHARS) -> str:
 
 
 def prepare_passages(passages: Sequence[EvidencePassage]) -> list[EvidencePassage]:
-    """The passages exactly as the model will see them: cleaned and redacted. The verifier
+    """The excerpts exactly as the model will see them: cleaned and redacted. The verifier
     compares against these, not against the original text."""
     return [
         replace(
@@ -72,25 +78,40 @@ def prepare_passages(passages: Sequence[EvidencePassage]) -> list[EvidencePassag
     ]
 
 
+def mark_sentences(text: str, n: int) -> str:
+    """Every sentence of an excerpt ends with its marker ("… bij [2]."): a small model that
+    copies from its source then copies the citation too."""
+    parts, cursor = [], 0
+    for span in split_sentences(text):
+        sentence = text[span.start : span.end]
+        end = len(sentence.rstrip(".!?:;…"))
+        parts.append(text[cursor : span.start])
+        parts.append(f"{sentence[:end]} [{n}]{sentence[end:]}")
+        cursor = span.end
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
 def format_passages(passages: Sequence[EvidencePassage]) -> str:
+    """Each excerpt under "[n] (title — section)", its sentences marked with [n]."""
     blocks = []
     for p in passages:
         heading = f"{p.title} — {p.section}" if p.section and p.section != p.title else p.title
-        blocks.append(f"[{p.n}] {heading}\n{p.text}")
+        blocks.append(f"[{p.n}] ({heading})\n{mark_sentences(p.text, p.n)}")
     return "\n\n".join(blocks)
 
 
 def history_messages(history: Sequence[TurnLike]) -> list[BaseMessage]:
-    """The last turns, redacted; old answers lose their [n] markers, which pointed at other
-    passages than the ones numbered now."""
+    """The last turns, redacted; old replies lose their [n] markers, which pointed at other
+    excerpts than the ones numbered now."""
     messages: list[BaseMessage] = []
     for turn in list(history)[-MAX_HISTORY_TURNS:]:
         content = redact(turn.content[:MAX_TURN_CHARS])
-        if turn.role == "assistant":
+        if turn.role == "user":
+            messages.append(HumanMessage(content=content))
+        else:
             plain = SPACE_BEFORE_PUNCT.sub(r"\1", SPACES.sub(" ", MARKER.sub("", content)))
             messages.append(AIMessage(content=plain.strip()))
-        else:
-            messages.append(HumanMessage(content=content))
     return messages
 
 
@@ -100,7 +121,7 @@ def build_messages(
     history: Sequence[TurnLike] = (),
     template: ChatPromptTemplate | None = None,
 ) -> tuple[list[BaseMessage], list[EvidencePassage]]:
-    """The messages to send and the passages as sent (for verification)."""
+    """The messages to send and the excerpts as sent (for verification)."""
     seen = prepare_passages(passages)
     messages = (template or prompt_template()).format_messages(
         refusal=REFUSAL,

@@ -1,4 +1,4 @@
-"""Plain data of the generative answer mode: what the model sees, what it wrote, what held up."""
+"""Plain data of the generative reply mode: what the model sees, what it wrote, what held up."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ DROP_REASONS: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class EvidencePassage:
-    """A numbered passage as the model sees it; `text` is the cleaned, redacted passage."""
+    """A numbered excerpt as the model sees it; `text` is the cleaned, redacted text."""
 
     n: int
     doc_id: str
@@ -43,7 +43,7 @@ class EvidencePassage:
 
 @dataclass(frozen=True)
 class GeneratedSentence:
-    """One sentence of model output: `body` without markers, `cited` the [n] it carries."""
+    """One sentence of model text: `body` lacking markers, `cited` the [n] it carries."""
 
     raw: str
     body: str

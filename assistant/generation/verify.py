@@ -1,9 +1,9 @@
-"""Sentence-by-sentence verification of generated answers against the passages they cite.
+"""Sentence-by-sentence verification of generated replies against the excerpts they cite.
 
 A small model writes fluent Dutch that sometimes mixes up facts, so nothing it writes is shown
-unchecked. Each sentence must cite at least one passage; every figure, capitalised name and
-code-like token in it must occur in a cited passage; its negation must agree with the source
-sentence it restates; and enough of its content words must occur in the cited passages (the
+unchecked. Each sentence must cite at least one excerpt; every figure, capitalised name and
+code-like token in it must occur in a cited excerpt; its negation must agree with the source
+sentence it restates; and enough of its content words must occur in the cited excerpts (the
 support score, whose threshold `scripts/calibrate_verifier.py` measures and stores in
 `verifier_threshold.json`). Sentences that fail are dropped with their reasons.
 """
@@ -46,11 +46,12 @@ SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?…])")
 SPACES = re.compile(r"\s+")
 
 # Figures: Dutch thousands separators (4.000), decimal commas (1,5), scale words (1,5 miljoen).
+# Scale words (honderd, duizend) come from the shared number words, so "4 duizend" is 4000.
+SCALES = {w: float(v) for w, v in NUMBER_WORDS.items() if v >= 100}
 NUMBER = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)(?![\d])"
-    r"(?:\s?(miljoen|mln|miljard|duizend))?"
+    rf"(?:\s?({'|'.join(SCALES)})\b)?"
 )
-SCALES = {"miljoen": 1e6, "mln": 1e6, "miljard": 1e9, "duizend": 1e3}
 # "een" is mostly the article, so only the unambiguous number words count as figures.
 COUNTED_WORDS = {w: v for w, v in NUMBER_WORDS.items() if w != "een"}
 NUMBER_WORD = re.compile(rf"\b({'|'.join(sorted(COUNTED_WORDS, key=len, reverse=True))})\b")
@@ -58,7 +59,7 @@ WORD = re.compile(r"[\wÀ-ÿ][\wÀ-ÿ'’-]*")
 # Letters and digits in one token (CANARY-7731, AB12, x3f): identifiers a model must not invent.
 CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
 ORDINAL = re.compile(r"^\d+(?:e|de|ste)$", re.IGNORECASE)
-NEGATIONS = frozenset({"niet", "geen", "nooit", "niets", "nergens", "noch"})
+NEGATIONS = frozenset({"niet", "geen", "nooit", "niets", "noch"})
 
 MIN_CONTENT_WORDS = 2  # a statement names at least two things; "Antwoord: X-12" does not
 FIRST_WORD_NAME_ZIPF = 3.5  # a rare capitalised first word is a name, a common one is not
@@ -112,7 +113,7 @@ def _marker_numbers(group: str) -> list[int]:
 
 
 def parse_sentence(raw: str) -> GeneratedSentence:
-    """Split a generated sentence into its body and the passage numbers it cites."""
+    """Split a generated sentence into its body and the markers it cites."""
     cited: list[int] = []
     for match in MARKER.finditer(raw):
         cited.extend(n for n in _marker_numbers(match.group(1)) if n not in cited)
@@ -197,7 +198,7 @@ def negated(words: Iterable[str]) -> bool:
 
 @dataclass
 class _Source:
-    """Facts of one passage, computed once per answer."""
+    """Facts of one excerpt, computed once per reply."""
 
     passage: EvidencePassage
     numbers: set[float]
@@ -208,7 +209,7 @@ class _Source:
 
 
 class Verifier:
-    """Checks sentences against one answer's passages; build one per answer."""
+    """Checks sentences against one reply's excerpts; build one per reply."""
 
     def __init__(
         self,
@@ -226,21 +227,22 @@ class Verifier:
                 "scripts/calibrate_verifier.py --embedder <model>"
             )
         self.sources = {p.n: self._source(p) for p in passages}
+        self._headings = [set(self.analyzer.tokens(f"{p.title} {p.section}")) for p in passages]
         self._vectors: dict[int, np.ndarray] = {}
         if embedder is not None and passages:
             matrix = embedder.embed_documents([p.text for p in passages])
             self._vectors = {p.n: _unit(matrix[i]) for i, p in enumerate(passages)}
 
-    def _source(self, passage: EvidencePassage) -> _Source:
-        full = f"{passage.title}\n{passage.section}\n{passage.text}"
+    def _source(self, excerpt: EvidencePassage) -> _Source:
+        full = f"{excerpt.title}\n{excerpt.section}\n{excerpt.text}"
         sentences = []
-        for span in split_sentences(passage.text):
-            sentence = passage.text[span.start : span.end]
+        for span in split_sentences(excerpt.text):
+            sentence = excerpt.text[span.start : span.end]
             sentences.append(
                 (set(self.analyzer.analyze(sentence)), negated(self.analyzer.words(sentence)))
             )
         return _Source(
-            passage=passage,
+            passage=excerpt,
             numbers=number_values(full),
             words={fold(w).strip("'’-") for w in _words(full)}
             | {fold(p) for w in _words(full) for p in w.split("-") if p},
@@ -249,9 +251,17 @@ class Verifier:
             sentences=sentences,
         )
 
+    def echoes_heading(self, body: str) -> bool:
+        """A line that only repeats a source's title and section ("Bron: [1] (Fase 4 –
+        Uitvoering)"), with at most one word of its own: a label, not a claim."""
+        words = set(self.analyzer.tokens(body))
+        if number_values(body) - set().union(*(s.numbers for s in self.sources.values())):
+            return False
+        return any(len(words - heading) <= 1 for heading in self._headings)
+
     def support(self, body: str, cited: Sequence[int]) -> tuple[float, list[str]]:
-        """Share of the sentence's content stems found in the cited passages (inflections
-        allowed), mixed with the best cosine to a cited passage when an embedder is given."""
+        """Share of the sentence's content stems found in the cited excerpts (inflections
+        allowed), mixed with the best cosine to a cited excerpt when an embedder is given."""
         stems = {s for s in self.analyzer.analyze(body) if not s.isdigit()}
         pool: set[str] = set().union(*(self.sources[n].stems for n in cited)) if cited else set()
         missing = sorted(s for s in stems if not inflected_match(s, pool))
@@ -356,7 +366,7 @@ def _is_code(word: str) -> bool:
 
 
 def _name_in(name: str, words: set[str]) -> bool:
-    """A name occurs in the passages, as a whole or (hyphenated) by all of its parts."""
+    """A name occurs in the excerpts, as a whole or (hyphenated) by all of its parts."""
     folded = fold(name)
     if inflected_match(folded, words):
         return True
@@ -401,7 +411,7 @@ def verify_answer(
     embedder: DocumentEmbedder | None = None,
     thresholds: Thresholds | None = None,
 ) -> VerifiedAnswer:
-    """Verify a complete generated answer; the kept sentences form the text shown."""
+    """Verify a complete generated reply; the kept sentences form the text shown."""
     verifier = Verifier(passages, analyzer, embedder, thresholds)
     buffer = SentenceBuffer()
     raws = buffer.feed(text) + buffer.flush()
@@ -409,7 +419,7 @@ def verify_answer(
     refused = False
     for raw in raws:
         sentence = parse_sentence(raw)
-        if not sentence.body or is_fragment(sentence):
+        if not sentence.body or is_fragment(sentence) or verifier.echoes_heading(sentence.body):
             continue
         if is_refusal(sentence.body):
             refused = True
@@ -424,12 +434,12 @@ def assemble(verdicts: list[Verification], refused: bool) -> VerifiedAnswer:
 
 
 def fallback_reason(answer: VerifiedAnswer) -> str | None:
-    """Why the generated answer should give way to the extractive one, or None to show it.
+    """Why the generated reply should give way to the extractive one, or None to show it.
 
     Rule: fall back when no sentence survived (including a model that only said
     "Dat staat niet in de documenten."), or when fewer sentences were kept than dropped: a
-    mostly unsupported answer is unreliable even in the sentences that happened to pass, and
-    what remains of it rarely reads as an answer.
+    mostly unbacked reply is unreliable even in the sentences that happened to pass, and
+    what remains of it rarely reads as a reply.
     """
     summary = answer.summary
     if summary.kept == 0:
@@ -440,5 +450,5 @@ def fallback_reason(answer: VerifiedAnswer) -> str | None:
 
 
 def too_little(answer: VerifiedAnswer) -> bool:
-    """True when the caller should answer extractively instead (see `fallback_reason`)."""
+    """True when the caller should reply extractively instead (see `fallback_reason`)."""
     return fallback_reason(answer) is not None
