@@ -1,14 +1,17 @@
-"""Command line: `assistant ingest|ask|serve|instruments|triage`."""
+"""Command line: `assistant ingest|ask|serve|instruments|triage|user`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
 from pathlib import Path
 
 from assistant.config import Settings, get_settings
+
+CONNECTION_LIMIT = 512
 
 
 def _print_json(data: object) -> None:
@@ -29,12 +32,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
     from assistant.schemas import AskRequest
     from assistant.service import InvalidRequest, UnknownDocument, build_assistant
 
     try:
         request = AskRequest(question=args.question, top_k=args.top_k, doc_ids=args.doc or None)
         response = build_assistant(settings).ask(request)
+    except ValidationError as exc:
+        print("Fout: " + "; ".join(str(e["msg"]) for e in exc.errors()), file=sys.stderr)
+        return 2
     except (InvalidRequest, UnknownDocument) as exc:
         print(f"Fout: {exc}", file=sys.stderr)
         return 2
@@ -59,15 +67,63 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from assistant.api import create_app
+    from assistant.api.logs import UVICORN_LOG_CONFIG, configure_logging
 
+    configure_logging(settings.log_level)
     serving = settings.model_copy(update={"model_threads": settings.serve_threads})
     uvicorn.run(
         create_app(serving),
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
-        limit_concurrency=64,
+        log_config=UVICORN_LOG_CONFIG,
+        access_log=False,  # the app writes its own, redacted, JSON access log
+        # far above what the model-work queue admits: overload is shed there, in Dutch,
+        # while cheap routes (health, documents, metrics) keep answering
+        limit_concurrency=CONNECTION_LIMIT,
+        timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
     )
+    return 0
+
+
+def _read_password(confirm: bool = True) -> str:
+    """From the terminal (asked twice), or the first line of standard input in scripts."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Wachtwoord: ")
+    if confirm and getpass.getpass("Nogmaals: ") != first:
+        raise ValueError("De wachtwoorden zijn niet gelijk.")
+    return first
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.storage.users import AccountError, UserStore
+
+    users = UserStore(settings.sqlite_path, settings.session_hours)
+    try:
+        if args.action == "add":
+            name = users.add(args.name, _read_password())
+            print(f"Account {name} aangemaakt.")
+        elif args.action == "password":
+            users.set_password(args.name, _read_password())
+            print(f"Wachtwoord van {args.name} gewijzigd; open sessies zijn beëindigd.")
+        elif args.action == "remove":
+            if not users.remove(args.name):
+                print(f"Fout: er is geen account {args.name}.", file=sys.stderr)
+                return 2
+            print(f"Account {args.name} verwijderd.")
+        elif args.action == "token":
+            token, expires = users.create_token(args.name, args.days)
+            print(token)
+            print(f"Geldig tot {expires}. Gebruik: Authorization: Bearer <token>. "
+                  "Het token wordt niet nog eens getoond.", file=sys.stderr)
+        else:
+            for row in users.list():
+                print(f"{row['name']}\taangemaakt {row['created_at']}\t"
+                      f"laatst ingelogd {row['last_login'] or '-'}")
+    except (AccountError, ValueError) as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -128,19 +184,29 @@ def build_parser() -> argparse.ArgumentParser:
     triage.add_argument("report")
     triage.add_argument("--json", action="store_true")
     triage.set_defaults(func=cmd_triage)
+    user = sub.add_parser("user", help="accounts van medewerkers (triagedesk, exports)")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "account aanmaken (wachtwoord wordt gevraagd of van stdin)"),
+                         ("password", "wachtwoord wijzigen"), ("remove", "account verwijderen"),
+                         ("token", "API-token voor scripts maken")):
+        command = user_sub.add_parser(action, help=text)
+        command.add_argument("name")
+        if action == "token":
+            command.add_argument("--days", type=float, default=90.0, help="geldigheid")
+    user_sub.add_parser("list", help="accounts tonen")
+    user.set_defaults(func=cmd_user)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from assistant.api.logs import EscapingFormatter
     from assistant.privacy import install_log_redaction
 
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     install_log_redaction()
     result: int = args.func(args, settings)
     return result

@@ -76,6 +76,32 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
     sqlite_path: Path = Path("data") / "woonzorgwijzer.sqlite"
     log_level: str = "INFO"
+    max_file_mb: float = Field(
+        default=25.0, gt=0, description="Larger source files are skipped at ingest, with a reason."
+    )
+    max_chunks_per_document: int = Field(
+        default=1000, ge=1,
+        description="A document that would give more chunks is skipped at ingest (embedding "
+        "runs at about one chunk per second on two cores).",
+    )
+    rate_limit: str = Field(
+        default="60/minute",
+        description="Per client for POST /api/ask and POST /api/triage (`limits` notation, e.g. "
+        "'60/minute' or '5/second'); 'off' disables it.",
+    )
+    login_rate_limit: str = Field(default="10/minute", description="Per client for logins.")
+    max_queue: int = Field(
+        default=16, ge=0,
+        description="Requests that may wait for model work beyond the ones running; more are "
+        "answered 503 with Retry-After at once.",
+    )
+    session_hours: float = Field(default=8.0, gt=0, description="Lifetime of a staff login.")
+    admin_user: str = Field(default="beheerder", description="Account ADMIN_PASSWORD creates.")
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="If set and no account exists yet, ADMIN_USER is created with it at start.",
+    )
+    access_log: bool = Field(default=True, description="One JSON line per request (redacted).")
 
     @property
     def index_root(self) -> Path:

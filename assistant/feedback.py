@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sqlite3
 import threading
@@ -13,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.privacy import redact
+from assistant.storage.spreadsheet import write_csv
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -85,13 +84,10 @@ class FeedbackStore:
         return row
 
     def export_csv(self) -> str:
+        """Every vote, oldest first, safe to open in a spreadsheet (formulas neutralised)."""
         rows = (
             self._connection()
             .execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY created_at, id")
             .fetchall()
         )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-        return buffer.getvalue()
+        return write_csv(COLUMNS, rows)

@@ -2,23 +2,89 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+MAX_QUESTION_CHARS = 2000
+MAX_HISTORY_TURNS = 20
+MAX_ANSWER_TURN_CHARS = 12_000
+MAX_REPORT_CHARS = 5000
+# Control characters other than tab and line breaks (C0, DEL, C1). The same class is written
+# into the OpenAPI schema as a pattern, so clients and schema-based tests see the rule.
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+TEXT_PATTERN = f"^[^{_CONTROL}]*$"
+NON_BLANK_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}\\s][^{_CONTROL}]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
-class Turn(BaseModel):
+def clean_text(value: str) -> str:
+    """Text as the assistant accepts it: valid Unicode (no lone surrogates), NFC, line breaks
+    as \\n, and no control characters except tab and newline; otherwise a Dutch 422."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PydanticCustomError(
+            "text_invalid", "De tekst bevat ongeldige Unicode-tekens (bijvoorbeeld een losse "
+            "surrogaat); verstuur geldige UTF-8-tekst."
+        ) from exc
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+    for char in value:
+        if char not in "\n\t" and unicodedata.category(char) == "Cc":
+            raise PydanticCustomError(
+                "text_invalid", "De tekst bevat een onzichtbaar stuurteken (U+{code}); "
+                "verwijder het en probeer het opnieuw.", {"code": f"{ord(char):04X}"}
+            )
+    return value
+
+
+Text = Annotated[
+    str, AfterValidator(clean_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
+NonBlankText = Annotated[
+    str, AfterValidator(clean_text), Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})
+]
+Identifier = Annotated[
+    str, AfterValidator(clean_text),
+    Field(min_length=1, max_length=200, json_schema_extra={"pattern": TEXT_PATTERN}),
+]
+
+
+class _Request(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is a 422 rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Turn(_Request):
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
+    content: Text = Field(
+        max_length=MAX_ANSWER_TURN_CHARS,
+        description="Een eerdere vraag (maximaal 2.000 tekens) of een eerder antwoord "
+        "(maximaal 12.000 tekens).",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Turn:
+        if self.role == "user" and len(self.content) > MAX_QUESTION_CHARS:
+            raise PydanticCustomError(
+                "turn_too_long", "Een eerdere vraag is te lang ({n} tekens); het maximum is "
+                "2.000 tekens.", {"n": len(self.content)}
+            )
+        return self
 
 
-class AskRequest(BaseModel):
-    question: str = Field(
+class AskRequest(_Request):
+    question: NonBlankText = Field(
+        max_length=MAX_QUESTION_CHARS,
         description="De vraag in gewone taal (maximaal 2.000 tekens).",
         examples=["Welke lening is er voor huurders die hun woning willen aanpassen?"],
     )
     history: list[Turn] = Field(
         default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
         description="Eerdere beurten in dit gesprek (maximaal 20), oudste eerst.",
         examples=[
             [
@@ -31,8 +97,9 @@ class AskRequest(BaseModel):
         ],
     )
     top_k: int = Field(default=5, ge=1, le=20, description="Aantal bronpassages.")
-    doc_ids: list[str] | None = Field(
+    doc_ids: list[Identifier] | None = Field(
         default=None,
+        max_length=50,
         description="Alleen in deze documenten zoeken.",
         examples=[["fase-4-uitvoering"]],
     )
@@ -129,8 +196,9 @@ class Similar(BaseModel):
     citation: Citation
 
 
-class TriageRequest(BaseModel):
-    report: str = Field(
+class TriageRequest(_Request):
+    report: NonBlankText = Field(
+        max_length=MAX_REPORT_CHARS,
         description="De melding van een knelpunt (maximaal 5.000 tekens).",
         examples=[
             "De onderhandelingen over de prestatieafspraken zitten vast op wonen en zorg. "
@@ -179,19 +247,33 @@ class TriageList(BaseModel):
     total: int
 
 
-class TriageUpdate(BaseModel):
+class TriageUpdate(_Request):
     status: Literal["nieuw", "in-behandeling", "afgehandeld"] | None = None
-    note: str | None = Field(default=None, max_length=5000)
+    note: Text | None = Field(default=None, max_length=5000)
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackCitation(BaseModel):
+    """A citation as the chat page sends it back with a vote (unknown fields are dropped)."""
+
+    n: int = Field(ge=0, le=1000)
+    doc_id: Identifier
+    title: Text = Field(max_length=500)
+    section: Text = Field(max_length=2000)
+    quote: Text = Field(max_length=20_000)
+    start: int = Field(ge=0, le=1_000_000_000)
+    end: int = Field(ge=0, le=1_000_000_000)
+    score: float = Field(ge=-1e6, le=1e6)
+    cited: bool = True
+
+
+class FeedbackRequest(_Request):
     rating: Literal["up", "down"]
-    reason: str = Field(default="", max_length=2000)
-    question: str = Field(max_length=20_000)
-    answer: str = Field(max_length=50_000)
-    citations: list[Citation] = Field(default_factory=list)
+    reason: Text = Field(default="", max_length=2000)
+    question: NonBlankText = Field(max_length=20_000)
+    answer: NonBlankText = Field(max_length=50_000)
+    citations: list[FeedbackCitation] = Field(default_factory=list, max_length=50)
     replaces: str | None = Field(
-        default=None, max_length=64,
+        default=None, pattern=r"^[0-9a-f]{32}$",
         description="Id van een eerdere beoordeling van hetzelfde antwoord die vervalt.",
     )
 
@@ -199,3 +281,100 @@ class FeedbackRequest(BaseModel):
 class FeedbackResponse(BaseModel):
     id: str
     created_at: str
+
+
+class FieldError(BaseModel):
+    veld: str = Field(description="Het veld met de fout, bijv. `question` of `history.0.role`.")
+    melding: str = Field(description="Wat er mis is, in het Nederlands.")
+    type: str = Field(description="Soort fout (machineleesbaar).")
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a Dutch message, and per field what is wrong (422 only)."""
+
+    detail: str = Field(description="Uitleg voor de gebruiker, in het Nederlands.")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Bij 422: per veld wat er mis is."
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "down"] = Field(
+        description="ok: alles werkt; degraded: de dienst antwoordt, maar een onderdeel ontbreekt "
+        "(zie `problems`); down: er kan niets beantwoord worden."
+    )
+    problems: list[str] = Field(default_factory=list)
+    documents: int | None = None
+    chunks: int | None = None
+    units: int | None = None
+    embedding_model: str | None = None
+    dimension: int | None = None
+    index_built_at: str | None = None
+    build_id: str | None = None
+    retrieval_mode: str
+    vector_store: Literal["embedded", "server"]
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    kind: str
+    publisher: str
+    phase: str | None
+    chunks: int
+
+
+class DocumentDetail(BaseModel):
+    doc_id: str
+    title: str
+    text: str = Field(description="De tekst zoals geïndexeerd; tekenposities van citaten wijzen "
+                      "hierin. Verborgen tekst (HTML-commentaar, scripts) is vervangen door "
+                      "spaties.")
+    kind: str
+    publisher: str
+    phase: str | None
+    source: str
+    sha256: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class InstrumentSource(BaseModel):
+    doc_id: str
+    quote: str
+    start: int
+    end: int
+    title: str
+
+
+class InstrumentEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    kind: str
+    for_whom: list[str]
+    purpose: str
+    conditions: dict[str, Any]
+    sources: list[InstrumentSource]
+
+
+class LoginRequest(_Request):
+    name: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN,
+                      examples=["beheerder"])
+    password: str = Field(min_length=1, max_length=1024, json_schema_extra={"format": "password"})
+
+
+class Session(BaseModel):
+    name: str = Field(description="De ingelogde medewerker.")
+    csrf_token: str | None = Field(
+        default=None, description="Stuur mee als header `X-CSRF-Token` bij wijzigende verzoeken "
+        "met de sessiecookie (niet nodig met een bearer-token)."
+    )
+    expires_at: str | None = None
+
+
+class SessionState(BaseModel):
+    logged_in: bool
+    name: str | None = None
+    csrf_token: str | None = None
+    expires_at: str | None = None

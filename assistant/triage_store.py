@@ -7,8 +7,6 @@ sharing connection state and without losing or corrupting reports.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sqlite3
@@ -20,18 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from assistant.privacy import redact
+from assistant.storage.spreadsheet import write_csv
 from assistant.triage.desk import TriageResult
 
 STATUSES = ("nieuw", "in-behandeling", "afgehandeld")
 DEFAULT_STATUS = STATUSES[0]
 MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000  # far past any queue, far below SQLite's 64-bit limit
 BUSY_TIMEOUT_S = 30.0
 CSV_COLUMNS = (
     "id", "short_id", "created_at", "updated_at", "status", "urgent", "fase", "themes",
     "redacted_report", "note",
 )
-# Spreadsheet programs execute cells starting with these characters as formulas.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS triage_reports (
@@ -63,10 +61,6 @@ def short_id(seq: int, created_at: str) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _spreadsheet_safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 class TriageStore:
@@ -171,8 +165,8 @@ class TriageStore:
         """Reports newest first, filtered; "total" counts all matches, not just this page."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"onbekende status {status!r}; kies uit {', '.join(STATUSES)}")
-        if limit < 1 or offset < 0:
-            raise ValueError("limit moet minstens 1 zijn en offset minstens 0")
+        if limit < 1 or not 0 <= offset <= MAX_OFFSET:
+            raise ValueError(f"limit moet minstens 1 zijn en offset tussen 0 en {MAX_OFFSET}")
         clauses: list[str] = []
         params: list[str | int] = []
         if theme:
@@ -223,17 +217,14 @@ class TriageStore:
 
     def export_csv(self) -> str:
         """All reports as CSV (oldest first), redacted text only, safe to open in a spreadsheet."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
         with self._connect() as conn:
             rows = conn.execute("SELECT * FROM triage_reports ORDER BY seq").fetchall()
-        for row in rows:
-            themes = " ".join(t for t in row["themes"].split(",") if t)
-            writer.writerow([
+        return write_csv(CSV_COLUMNS, (
+            [
                 row["id"], short_id(row["seq"], row["created_at"]), row["created_at"],
-                row["updated_at"], row["status"],
-                "ja" if row["urgent"] else "nee", row["fase"], themes,
-                _spreadsheet_safe(row["redacted_report"]), _spreadsheet_safe(row["note"]),
-            ])
-        return buffer.getvalue()
+                row["updated_at"], row["status"], "ja" if row["urgent"] else "nee", row["fase"],
+                " ".join(t for t in row["themes"].split(",") if t), row["redacted_report"],
+                row["note"],
+            ]
+            for row in rows
+        ))

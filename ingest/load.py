@@ -1,7 +1,15 @@
-"""Load source files (.txt, .md, .pdf) into Documents; report and skip what cannot be read."""
+"""Load source files (.txt, .md, .pdf) into Documents; report and skip what cannot be read.
+
+Text files are decoded by detection (BOM, UTF-8, then Western single-byte, then
+charset-normalizer); binary garbage and files over the size limit are skipped with a Dutch
+reason. Hidden text (HTML and Markdown comments, scripts, styles, zero-width and other
+invisible characters) is replaced by spaces of the same length, so it is neither indexed nor
+served, and every offset into the file stays valid.
+"""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import multiprocessing as mp
@@ -22,6 +30,53 @@ METADATA_FILE = "documents.yaml"
 DATA_SUFFIXES = {".yaml", ".yml", ".json"}  # structured data beside the documents, not documents
 PAGE_BREAK = "\f"
 PDF_MEMORY_LIMIT = 1 << 30
+MB = 1 << 20
+BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+KEPT_CONTROLS = frozenset("\n\r\t\f")
+MAX_CONTROL_SHARE = 0.005
+
+# Spans a reader never sees. Unterminated comments and scripts run to the end of the file:
+# hiding too much is safer than serving an injected instruction.
+HIDDEN_BLOCKS = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(script|style|template|noscript)\b[^>]*>.*?(?:</\1\s*>|\Z)",
+    re.DOTALL | re.IGNORECASE,
+)
+# The Markdown comment idiom: a link reference definition that points nowhere.
+MARKDOWN_COMMENT = re.compile(
+    r"^[ ]{0,3}\[[^\]\n]*\]:[ \t]*(?:#|<>)[ \t]*(?:\([^\n]*\)|\"[^\"\n]*\"|'[^'\n]*')?[ \t]*$",
+    re.MULTILINE,
+)
+# Zero-width, bidirectional controls, invisible operators, fillers and tag characters.
+INVISIBLE = re.compile(
+    "[\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    """The span as spaces, keeping its line breaks so the lines around it stay lines."""
+    return "".join(c if c in "\n\r\f" else " " for c in match.group(0))
+
+
+def mask_hidden(text: str) -> str:
+    """Replace hidden text by spaces of the same length (offsets into `text` stay valid)."""
+    text = HIDDEN_BLOCKS.sub(_blank, text)
+    text = MARKDOWN_COMMENT.sub(_blank, text)
+    text = INVISIBLE.sub(" ", text)
+    if _controls(text):
+        text = "".join(" " if unicodedata.category(c) == "Cc" and c not in KEPT_CONTROLS else c
+                       for c in text)
+    return text
+
+
+def _controls(text: str) -> int:
+    return sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in KEPT_CONTROLS)
 
 
 class LoadError(Exception):
@@ -56,16 +111,46 @@ def read_metadata(directory: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
+def decode_text(raw: bytes) -> str:
+    """Bytes as text: a BOM decides, else UTF-8, else Windows-1252 (what Dutch documents
+    not in UTF-8 nearly always are; it also reads Latin-1), else charset-normalizer."""
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            try:
+                return _plausible(raw.decode(encoding).removeprefix("\ufeff"))
+            except UnicodeDecodeError as exc:
+                raise LoadError(f"ongeldige {encoding.upper()}-tekst (byte {exc.start})") from exc
+    try:
+        return _plausible(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" not in raw:
+        try:
+            return _plausible(raw.decode("cp1252"))
+        except UnicodeDecodeError:
+            pass
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is None or (b"\x00" in raw and not best.encoding.startswith("utf_")):
+        raise LoadError("geen tekst: binair bestand of onbekende tekenset")
+    log.info("tekenset herkend: %s", best.encoding)
+    return _plausible(str(best))
+
+
+def _plausible(text: str) -> str:
+    """Text with more than a trace of control characters is binary data that happened to
+    decode."""
+    if _controls(text) > max(2, MAX_CONTROL_SHARE * len(text)):
+        raise LoadError("geen tekst: binair bestand of onbekende tekenset")
+    return text
+
+
 def read_text_file(path: Path) -> str:
     raw = path.read_bytes()
     if not raw.strip():
         raise LoadError("leeg bestand")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"geen geldige UTF-8-tekst (byte {exc.start})") from exc
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = decode_text(raw)
     if not text.strip():
         raise LoadError("leeg bestand")
     return text
@@ -138,12 +223,22 @@ def distinguishing_title(text: str, path: Path, meta: dict[str, Any]) -> str:
 
 
 def load_file(
-    path: Path, meta: dict[str, Any] | None = None, pdf_timeout_s: float = 30.0
+    path: Path, meta: dict[str, Any] | None = None, pdf_timeout_s: float = 30.0,
+    max_file_mb: float | None = None,
 ) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(f"bestandstype {suffix or '(geen)'} wordt niet ondersteund")
+    size = path.stat().st_size
+    if max_file_mb is not None and size > max_file_mb * MB:
+        raise LoadError(
+            f"bestand is te groot ({size / MB:.1f} MB; het maximum is {max_file_mb:g} MB, "
+            "instelling MAX_FILE_MB)".replace(".", ",", 1)
+        )
     text = read_pdf(path, pdf_timeout_s) if suffix == ".pdf" else read_text_file(path)
+    text = mask_hidden(text)
+    if not text.strip():
+        raise LoadError("bestand bevat alleen verborgen tekst")
     meta = dict(meta or {})
     doc_id = str(meta.pop("id", None) or slugify(path.stem))
     title = str(meta.pop("title", None) or distinguishing_title(text, path, meta))
@@ -178,7 +273,8 @@ def discover(paths: list[Path]) -> list[Path]:
     return files
 
 
-def load_paths(paths: list[Path], pdf_timeout_s: float = 30.0) -> LoadResult:
+def load_paths(paths: list[Path], pdf_timeout_s: float = 30.0,
+               max_file_mb: float | None = None) -> LoadResult:
     """Load every file under `paths`; one bad file is reported and skipped, never fatal."""
     result = LoadResult()
     seen: dict[str, str] = {}
@@ -188,7 +284,8 @@ def load_paths(paths: list[Path], pdf_timeout_s: float = 30.0) -> LoadResult:
             folder = path.parent
             if folder not in metadata_cache:
                 metadata_cache[folder] = read_metadata(folder)
-            document = load_file(path, metadata_cache[folder].get(path.name), pdf_timeout_s)
+            document = load_file(path, metadata_cache[folder].get(path.name), pdf_timeout_s,
+                                 max_file_mb)
         except LoadError as exc:
             log.warning("overgeslagen: %s: %s", path, exc)
             result.skipped.append(Skipped(str(path), str(exc)))

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +21,7 @@ from assistant.language.abbreviations import find_abbreviations
 from assistant.language.tokens import Analyzer
 from assistant.store import builds_dir, read_manifest, read_pointer
 from assistant.vectorstore import chroma_client, collection_name
-from ingest.chunk import ChunkSettings, chunk_document
+from ingest.chunk import TABLE_FACTOR, ChunkSettings, chunk_document
 from ingest.embed import embed_chunks, embed_units, reusable_unit_vectors, reusable_vectors
 from ingest.index import discard_build, garbage_collect, switch_to, verify_build, write_build
 from ingest.load import load_paths
@@ -52,6 +52,8 @@ class IngestReport:
     units: int = 0
     units_embedded: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # catalogue and taxonomy sources that no longer occur in the documents just built
+    problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     finished_at: str = ""
     error: str | None = None
@@ -76,6 +78,10 @@ class IngestReport:
             f"Overgeslagen: {len(self.skipped)}",
         ]
         lines += [f"  - {item['path']}: {item['reason']}" for item in self.skipped]
+        if self.problems:
+            lines.append(f"Bronproblemen (deze onderdelen staan uit tot ze zijn hersteld): "
+                         f"{len(self.problems)}")
+            lines += [f"  - {problem}" for problem in self.problems]
         if self.error:
             lines.append(f"Fout: {self.error}")
         lines.append(f"Duur: {self.seconds:.1f} s")
@@ -158,15 +164,18 @@ def _ingest(
     show_progress: bool,
     report: IngestReport,
 ) -> None:
-    loaded = load_paths(paths, settings.pdf_timeout_s)
+    loaded = load_paths(paths, settings.pdf_timeout_s, settings.max_file_mb)
     report.skipped = [{"path": s.path, "reason": s.reason} for s in loaded.skipped]
+    model_key = embedder.model_key
+    documents, chunks = _bounded_chunks(loaded.documents, chunk_settings, model_key,
+                                        settings.max_chunks_per_document, report)
+    loaded.documents = documents
     if not loaded.documents:
         raise IngestFailed(
             "geen enkel bruikbaar document gevonden; de bestaande index blijft actief"
         )
-    model_key = embedder.model_key
-    chunks = [c for d in loaded.documents for c in chunk_document(d, chunk_settings, model_key)]
     report.documents, report.chunks = len(loaded.documents), len(chunks)
+    report.problems = source_problems(settings.corpus_dir, loaded.documents)
     if not chunks:
         raise IngestFailed("de documenten leverden geen doorzoekbare tekst op")
     digest = corpus_digest(loaded.documents, chunks)
@@ -222,6 +231,57 @@ def _ingest(
     report.status, report.build_id = "built", build_id
     report.embedded, report.reused = embedded, len(chunks) - embedded
     report.units, report.units_embedded = len(units), units_embedded
+
+
+def _bounded_chunks(
+    documents: list[Document], chunk_settings: ChunkSettings, model_key: str, max_chunks: int,
+    report: IngestReport,
+) -> tuple[list[Document], list[Chunk]]:
+    """Chunk each document; one that would exceed `max_chunks` is skipped with a reason
+    (checked on length first, so a huge file is not chunked at all)."""
+    kept: list[Document] = []
+    chunks: list[Chunk] = []
+    largest = chunk_settings.max_chars * TABLE_FACTOR
+    for document in documents:
+        at_least = len(document.text) // largest
+        pieces = [] if at_least > max_chunks else chunk_document(
+            document, chunk_settings, model_key)
+        count = at_least if at_least > max_chunks else len(pieces)
+        if count > max_chunks:
+            report.skipped.append({
+                "path": document.source or document.doc_id,
+                "reason": f"te veel fragmenten ({'minstens ' if not pieces else ''}{count:,}; "
+                f"het maximum is {max_chunks:,} per document, instelling "
+                "MAX_CHUNKS_PER_DOCUMENT)".replace(",", "."),
+            })
+            continue
+        kept.append(document)
+        chunks.extend(pieces)
+    return kept, chunks
+
+
+def source_problems(corpus_dir: Path, documents: list[Document]) -> list[str]:
+    """Catalogue and taxonomy sources that the freshly built documents no longer contain,
+    as the server will report them (each disables only its own entry)."""
+    from assistant.rules.catalogue import CATALOGUE_FILE, build_catalogue, read_spec
+    from assistant.rules.taxonomy import TAXONOMY_FILE, build_taxonomy, read_taxonomy
+
+    by_id = {d.doc_id: d for d in documents}
+    checks: list[tuple[str, str, Callable[[], list[str]]]] = [
+        ("catalogus", CATALOGUE_FILE,
+         lambda: build_catalogue(read_spec(corpus_dir), by_id).problems),
+        ("taxonomie", TAXONOMY_FILE,
+         lambda: build_taxonomy(read_taxonomy(corpus_dir), by_id).problems),
+    ]
+    problems: list[str] = []
+    for label, filename, located in checks:
+        if not (corpus_dir / filename).is_file():
+            continue
+        try:
+            problems += [f"{label}: {problem}" for problem in located()]
+        except Exception as exc:  # an unreadable file is one problem, never a failed ingest
+            problems.append(f"{label}: onbruikbaar ({exc})")
+    return problems
 
 
 def _units(

@@ -9,15 +9,25 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.config import Settings
+from tests.auth_support import bearer
 from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")
-def client(fake_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def api_settings(fake_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     sqlite = tmp_path_factory.mktemp("api") / "app.sqlite"
-    settings = fake_index.model_copy(update={"sqlite_path": sqlite})
-    with TestClient(create_app(settings)) as test_client:
+    return fake_index.model_copy(update={"sqlite_path": sqlite})
+
+
+@pytest.fixture(scope="module")
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def staff(api_settings: Settings) -> dict[str, str]:
+    return bearer(api_settings)
 
 
 def test_healthz_reports_index_stats(client: TestClient) -> None:
@@ -119,7 +129,7 @@ def test_openapi_has_dutch_examples(client: TestClient) -> None:
     assert "woning" in ask["examples"][0]
 
 
-def test_feedback_is_stored_and_exported(client: TestClient) -> None:
+def test_feedback_is_stored_and_exported(client: TestClient, staff: dict[str, str]) -> None:
     response = client.post(
         "/api/feedback",
         json={
@@ -131,7 +141,7 @@ def test_feedback_is_stored_and_exported(client: TestClient) -> None:
         },
     )
     assert response.status_code == 200
-    export = client.get("/api/feedback.csv").text
+    export = client.get("/api/feedback.csv", headers=staff).text
     assert "Wat is BWMO?" in export and "06-12345678" not in export
     assert (
         client.post(
@@ -141,12 +151,13 @@ def test_feedback_is_stored_and_exported(client: TestClient) -> None:
     )
 
 
-def test_a_changed_vote_replaces_the_earlier_one(client: TestClient) -> None:
+def test_a_changed_vote_replaces_the_earlier_one(client: TestClient,
+                                                 staff: dict[str, str]) -> None:
     body = {"rating": "up", "question": "Wat is een driepartijencontract?", "answer": "x [1]"}
     first = client.post("/api/feedback", json=body).json()["id"]
     second = client.post("/api/feedback", json={**body, "rating": "down", "replaces": first})
     assert second.json()["id"] == first
-    rows = [r for r in client.get("/api/feedback.csv").text.splitlines()
+    rows = [r for r in client.get("/api/feedback.csv", headers=staff).text.splitlines()
             if "driepartijencontract" in r]
     assert len(rows) == 1 and ",down," in rows[0]
 

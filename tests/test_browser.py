@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from assistant.config import Settings
+from tests.auth_support import PASSWORD, STAFF, ensure_staff
 from tests.browser_support import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -78,7 +79,9 @@ def live_server(fake_index: Settings, tmp_path_factory: pytest.TempPathFactory) 
     settings = fake_index.model_copy(update={
         "sqlite_path": tmp_path_factory.mktemp("browser-db") / "browser.sqlite",
         "request_timeout_s": 120.0,
+        "rate_limit": "off",
     })
+    ensure_staff(settings)
     server = LiveServer(create_app(settings, build_assistant(settings))).start()
     try:
         yield server.url
@@ -166,6 +169,12 @@ def desktop_chat(browser: Any, live_server: str) -> Iterator[tuple[Page, PagePro
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def staff_login(page: Page) -> None:
+    """Log the browser context in as staff (the session cookie is shared with its pages)."""
+    response = page.request.post("/api/auth/login", data={"name": STAFF, "password": PASSWORD})
+    assert response.ok, response.text()
 
 
 def ask(page: Page, question: str) -> dict[str, Any]:
@@ -675,6 +684,8 @@ def test_feedback_can_be_changed_and_keeps_focus(chat: tuple[Page, PageProbe, st
     expect(up).to_have_attribute("aria-pressed", "false")
     expect(down).to_be_focused()
 
+    assert page.request.get("/api/feedback.csv").status == 401  # staff only
+    staff_login(page)
     export = page.request.get("/api/feedback.csv")
     assert export.ok
     rows = [r for r in csv.DictReader(io.StringIO(export.text())) if token in r["reason"]]
@@ -925,6 +936,10 @@ def test_axe_finds_no_violations(browser: Any, live_server: str, axe: str, kind:
         run_axe(page, axe, f"the undo notice shown ({kind})")
 
         page.goto("/triage")
+        expect(page.locator("#login-form")).to_be_visible()
+        run_axe(page, axe, f"the triage desk, logged out ({kind})")
+        staff_login(page)
+        page.goto("/triage")
         expect(page.locator("#queue")).not_to_have_attribute("aria-busy", "true")
         run_axe(page, axe, f"the triage desk ({kind})")
         page.get_by_label("Beschrijf het knelpunt").fill(REPORT)
@@ -961,6 +976,7 @@ def test_triage_report_is_classified_queued_and_updated(browser: Any, live_serve
                                                         kind: str) -> None:
     context, page, probe = _new_page(browser, live_server, kind)
     try:
+        staff_login(page)
         labels = page.request.get("/api/triage/labels").json()
         page.goto("/triage")
         expect(page.locator("#queue")).not_to_have_attribute("aria-busy", "true")
@@ -1095,6 +1111,7 @@ def test_triage_shows_reasons_and_why_it_is_urgent(browser: Any, live_server: st
 def test_triage_queue_filters_and_pages(browser: Any, live_server: str) -> None:
     context, page, probe = _new_page(browser, live_server, "desktop")
     try:
+        staff_login(page)
         urgent_report = ("Een bewoner van een woonvorm voor beschermd wonen dreigt binnen twee "
                          "weken op straat te komen omdat het huurcontract afloopt.")
         created = [page.request.post("/api/triage", data={"report": urgent_report}).json()]
@@ -1140,6 +1157,67 @@ def test_triage_queue_filters_and_pages(browser: Any, live_server: str) -> None:
         for label in page.locator("#queue .queue-themes").all_text_contents():
             assert "Financiering" in label
         probe.assert_clean()
+    finally:
+        context.close()
+
+
+@pytest.mark.integration
+def test_desk_login_shows_the_queue_and_logout_hides_it(browser: Any, live_server: str,
+                                                       axe: str) -> None:
+    context, page, probe = _new_page(browser, live_server, "desktop")
+    try:
+        page.goto("/triage")
+        form = page.locator("#login-form")
+        expect(form).to_be_visible()
+        expect(page.locator("#staff-area")).to_be_hidden()
+        expect(page.locator("#csv-link")).to_be_hidden()
+        # Submitting a report needs no login; the result shows, the status form does not.
+        page.get_by_label("Beschrijf het knelpunt").fill(REPORT)
+        with page.expect_response(lambda r: r.url.endswith("/api/triage")
+                                  and r.request.method == "POST") as info:
+            page.get_by_role("button", name="Melding beoordelen").click()
+        assert info.value.ok
+        expect(page.locator("#detail-content .report-text")).to_be_visible()
+        expect(page.locator("#detail-content .update-form")).to_have_count(0)
+        run_axe(page, axe, "the desk logged out with a report shown")
+
+        page.get_by_label("Naam").fill(STAFF)
+        page.get_by_label("Wachtwoord").fill("fout-wachtwoord-123")
+        with page.expect_response(lambda r: r.url.endswith("/api/auth/login")) as wrong:
+            page.get_by_role("button", name="Inloggen").click()
+        assert wrong.value.status == 401
+        expect(page.locator("#login-error")).to_have_text("Onbekende naam of onjuist wachtwoord.")
+        expect(page.get_by_label("Wachtwoord")).to_be_focused()
+
+        page.get_by_label("Wachtwoord").fill(PASSWORD)
+        page.get_by_role("button", name="Inloggen").click()
+        expect(page.locator("#staff-name")).to_have_text(f"Ingelogd als {STAFF}")
+        expect(page.locator("#queue .queue-button").first).to_be_visible()
+        expect(page.locator("#csv-link")).to_be_visible()
+        cookie = next(c for c in context.cookies() if c["name"] == "wzw_sessie")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie").find("wzw_sessie") == -1
+        export = page.request.get("/api/triage.csv")
+        assert export.ok and export.headers["content-type"].startswith("text/csv")
+
+        # A change from the page carries the CSRF token; the same request without it is refused.
+        first = page.locator("#queue .queue-button").first
+        first.click()
+        with page.expect_response(
+                lambda r: "/api/triage/" in r.url and r.request.method == "PATCH") as saved:
+            page.locator("#detail-content").get_by_role("button", name="Opslaan").click()
+        assert saved.value.ok
+        report_id = first.get_attribute("data-id")
+        bare = page.request.patch(f"/api/triage/{report_id}", data={"note": "zonder code"})
+        assert bare.status == 403
+
+        page.get_by_role("button", name="Uitloggen").click()
+        expect(form).to_be_visible()
+        expect(page.locator("#queue .queue-button")).to_have_count(0)
+        assert page.request.get("/api/triage").status == 401
+        # the expected 401 of the wrong password is the only console error
+        assert all("401" in message for message in probe.console_errors)
+        assert probe.csp_violations() == [] and probe.page_errors == []
     finally:
         context.close()
 

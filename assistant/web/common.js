@@ -62,9 +62,17 @@ export class ApiError extends Error {
   }
 }
 
-const SHOW_DETAIL = new Set([400, 404, 409, 413, 422, 503, 504]);
+const SHOW_DETAIL = new Set([400, 401, 403, 404, 409, 413, 422, 429, 503, 504]);
+
+// The CSRF token of the staff session, held in memory only; sent on state-changing requests.
+let csrfToken = null;
+export function setCsrfToken(token) {
+  csrfToken = token || null;
+}
 
 function fallbackMessage(status) {
+  if (status === 401) return "Log in als medewerker om dit te gebruiken.";
+  if (status === 403) return "Dit mag niet. Laad de pagina opnieuw en probeer het nog eens.";
   if (status === 404) return "Dit onderdeel is niet gevonden.";
   if (status === 422) return "De invoer is niet geldig. Controleer uw vraag of melding.";
   if (status === 503) return "De dienst is tijdelijk niet beschikbaar. Probeer het later opnieuw.";
@@ -81,6 +89,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  if (method !== "GET" && csrfToken) init.headers["X-CSRF-Token"] = csrfToken;
   let response;
   try {
     response = await fetch(path, init);
@@ -103,6 +112,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     const message = SHOW_DETAIL.has(response.status) && detail ? detail : fallbackMessage(response.status);
     throw new ApiError(message, response.status);
   }
+  if (response.status === 204) return null;
   if (data === null) throw new ApiError("Het antwoord van de server is onleesbaar.", response.status);
   return data;
 }

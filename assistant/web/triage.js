@@ -1,11 +1,17 @@
 // Triage desk: submit a knelpunt, browse the queue, update status and note.
 // Every label (themes, fases, statuses, support) comes from /api/triage/labels.
-import { $, ApiError, DocumentViewer, announce, api, citationList, el, formatDateTime, nextId } from "./common.js";
+// Submitting is public; the queue and changing a report need a staff login (session cookie,
+// with the CSRF token from the login kept in memory for writes).
+import {
+  $, ApiError, DocumentViewer, announce, api, citationList, el, formatDateTime, nextId, setCsrfToken,
+} from "./common.js";
 
 const PAGE_SIZE = 10;
 
 const viewer = new DocumentViewer();
-const state = { offset: 0, total: 0, filters: { theme: "", status: "", urgent: "" }, selected: null, loading: 0 };
+const state = {
+  offset: 0, total: 0, filters: { theme: "", status: "", urgent: "" }, selected: null, loading: 0, staff: null,
+};
 const labels = { themes: new Map(), fases: new Map(), statuses: new Map(), support: new Map() };
 
 const reportForm = $("#report-form");
@@ -24,6 +30,53 @@ const detailTitle = $("#detail-title");
 const detailContent = $("#detail-content");
 const detailEmpty = $("#detail-empty");
 const labelsError = $("#labels-error");
+const loginArea = $("#login-area");
+const loginForm = $("#login-form");
+const loginName = $("#login-name");
+const loginPassword = $("#login-password");
+const loginError = $("#login-error");
+const loginSubmit = $("#login-submit");
+const staffArea = $("#staff-area");
+const staffName = $("#staff-name");
+const csvLink = $("#csv-link");
+
+/** Show the queue for a logged-in staff member, or the login form. */
+function setStaff(session) {
+  state.staff = session ? session.name : null;
+  setCsrfToken(session ? session.csrf_token : null);
+  loginArea.hidden = Boolean(session);
+  staffArea.hidden = !session;
+  csvLink.hidden = !session;
+  staffName.textContent = session ? `Ingelogd als ${session.name}` : "";
+  if (!session) {
+    queue.replaceChildren();
+    queueSummary.textContent = "";
+  }
+}
+
+async function checkSession() {
+  try {
+    const session = await api("/api/auth/session");
+    setStaff(session.logged_in ? session : null);
+    return session.logged_in;
+  } catch (error) {
+    setStaff(null);
+    loginError.hidden = false;
+    loginError.textContent = error instanceof ApiError ? error.message : "Inloggen is nu niet mogelijk.";
+    return false;
+  }
+}
+
+/** A 401 while working means the session ended: back to the login form. */
+function sessionEnded(error) {
+  if (error instanceof ApiError && error.status === 401 && state.staff) {
+    setStaff(null);
+    loginError.hidden = false;
+    loginError.textContent = "Uw sessie is verlopen. Log opnieuw in.";
+    return true;
+  }
+  return false;
+}
 
 function label(kind, id) {
   const entry = labels[kind].get(id);
@@ -111,7 +164,7 @@ function renderDetail(item, { focus = false } = {}) {
     el("p", { className: "detail-summary" },
       statusBadge(item.status), " ", urgentBadge(item.urgent), " ",
       el("span", { className: "detail-date", text: `Ingediend ${formatDateTime(item.created_at)}` })),
-    updateForm(item),
+    state.staff ? updateForm(item) : el("p", { className: "hint", text: "Log in om de status of notitie te wijzigen." }),
     urgency(item),
     el("dl", { className: "facts" },
       ...definition("Fase", label("fases", item.fase)),
@@ -193,6 +246,7 @@ function updateForm(item) {
       await loadQueue();
     } catch (error) {
       button.disabled = false;
+      if (sessionEnded(error)) return;
       message.className = "status-line error";
       message.textContent = error instanceof ApiError ? error.message : "Opslaan is niet gelukt.";
     }
@@ -224,6 +278,7 @@ function markSelected() {
 }
 
 async function loadQueue() {
+  if (!state.staff) return;
   const request = ++state.loading;
   const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
   for (const [name, value] of Object.entries(state.filters)) if (value) params.set(name, value);
@@ -247,6 +302,7 @@ async function loadQueue() {
     nextPage.disabled = last >= page.total;
   } catch (error) {
     if (request !== state.loading) return;
+    if (sessionEnded(error)) return;
     queue.replaceChildren(el("li", { className: "message error", attrs: { role: "alert" },
       text: error instanceof ApiError ? error.message : "De wachtrij kon niet worden geladen." }));
     queueSummary.textContent = "";
@@ -257,7 +313,9 @@ async function loadQueue() {
 
 /** POST /api/triage may answer without the queue fields (status, note, dates): fetch them. */
 async function withQueueFields(item) {
-  if (item.status && item.created_at) return item;
+  if ((item.status && item.created_at) || !state.staff) {
+    return { status: "nieuw", note: "", created_at: "", updated_at: "", ...item };
+  }
   try {
     return await api(`/api/triage/${encodeURIComponent(item.id)}`);
   } catch {
@@ -316,4 +374,44 @@ nextPage.addEventListener("click", () => {
   loadQueue();
 });
 
-loadLabels().then(loadQueue);
+loginForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = loginName.value.trim();
+  const password = loginPassword.value;
+  if (!name || !password) {
+    loginError.hidden = false;
+    loginError.textContent = "Vul uw naam en wachtwoord in.";
+    (name ? loginPassword : loginName).focus();
+    return;
+  }
+  loginError.hidden = true;
+  loginSubmit.disabled = true;
+  try {
+    const session = await api("/api/auth/login", { method: "POST", body: { name, password } });
+    loginPassword.value = "";
+    setStaff(session);
+    announce(`Ingelogd als ${session.name}.`);
+    state.offset = 0;
+    await loadQueue();
+  } catch (error) {
+    loginError.hidden = false;
+    loginError.textContent = error instanceof ApiError ? error.message : "Inloggen is niet gelukt.";
+    loginPassword.focus();
+  } finally {
+    loginSubmit.disabled = false;
+  }
+});
+
+$("#logout").addEventListener("click", async () => {
+  try {
+    await api("/api/auth/logout", { method: "POST" });
+  } catch {
+    // the session is gone either way; the page forgets it too
+  }
+  setStaff(null);
+  if (state.selected) detailContent.querySelector(".update-form")?.remove();
+  announce("U bent uitgelogd.");
+  loginName.focus();
+});
+
+loadLabels().then(checkSession).then((loggedIn) => (loggedIn ? loadQueue() : null));
