@@ -162,7 +162,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpx2", "assistant", "ingest", "chromadb", "bm25s"):
+    for noisy in ("httpx", "httpx2", "assistant", "ingest", "chromadb", "bm25s",
+                  "woonzorgwijzer", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:

@@ -103,6 +103,7 @@ class DefaultApps:
     layout: Layout
     workdir: Path
     cache_dir: Path | None = None
+    request_timeout_s: float = 120.0
     _settings: dict[str, Any] = field(default_factory=dict)
     _info: dict[str, Any] = field(default_factory=dict)
     _apps: dict[tuple[str, str], FastAPI] = field(default_factory=dict)
@@ -139,9 +140,13 @@ class DefaultApps:
             return create_baseline_app(self.documents(index), self._embeddings)
         from assistant.api import create_app
 
-        settings = self.settings(index).model_copy(update={
+        base = self.settings(index)
+        settings = base.model_copy(update={
             "retrieval_mode": config,
             "sqlite_path": self.workdir / f"evals-{config}-{index.replace('+', '-')}.sqlite",
+            # quality is scored, not service under load: a busy shared machine must not turn
+            # a slow first answer into a 504 (latency is reported apart)
+            "request_timeout_s": max(float(base.request_timeout_s), self.request_timeout_s),
         })
         return create_app(settings)
 

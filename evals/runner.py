@@ -368,7 +368,9 @@ def latency_method(options: RunOptions) -> str:
         "configuration embeds its own questions cold and none profits from another's run. "
         "p50/p95 over the scored requests: server stages from `timings_ms`, `wall` measured "
         "by the client for the attempt that produced the response (rate-limit waits are "
-        "counted under retries, not in latency)."
+        "counted under retries, not in latency). In-process the product's request time limit "
+        f"is raised to {options.timeout_s:g} s, so a loaded machine does not turn slow answers "
+        "into errors."
     )
 
 
@@ -450,7 +452,7 @@ def run_evaluation(options: RunOptions, apps: Apps | None = None,
         if apps is None:
             from evals.indexes import DefaultApps
 
-            apps = DefaultApps(layout, Path(workdir), options.cache_dir)
+            apps = DefaultApps(layout, Path(workdir), options.cache_dir, options.timeout_s)
         for eval_set in sets:
             configs = [c for c in options.configs if c == PRODUCT or options.baseline_sets is None
                        or eval_set.name in options.baseline_sets]
