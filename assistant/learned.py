@@ -90,8 +90,7 @@ def learned(
     """The model `name` trained for this embedding model, else (with `fallback`) the lexical
     one, else None."""
     data = _read(path)
-    # the ONNX runtimes of a model give (nearly) its PyTorch vectors: same models apply
-    same_model = ":".join(model_key.split(":")[:2])
+    same_model = model_family(model_key)
     keys = (model_key, same_model, LEXICAL) if fallback else (model_key, same_model)
     for key in keys:
         entry = data.get(key, {}).get(name)
@@ -100,8 +99,10 @@ def learned(
     return None
 
 
-def has_dense_models(model_key: str, path: Path = MODELS_FILE) -> bool:
-    return model_key in _read(path)
+def model_family(model_key: str) -> str:
+    """The model key without its runtime: the ONNX runtimes of a model give (nearly) its
+    PyTorch vectors, so the models trained for one apply to all."""
+    return ":".join(model_key.split(":")[:2])
 
 
 def write_models(entries: Mapping[str, Mapping[str, LogisticModel]], path: Path = MODELS_FILE,

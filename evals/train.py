@@ -37,14 +37,14 @@ from assistant.answering.decide import DECISION_FEATURES, features  # noqa: E402
 from assistant.answering.select import UNIT_FEATURES  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
-from assistant.learned import LEXICAL, LogisticModel, write_models  # noqa: E402
+from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
 from assistant.schemas import AskRequest, Turn  # noqa: E402
 
 log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
          "intent"}
-FALSE_REFUSAL_CEILING = 0.03
+FALSE_REFUSAL_CEILING = 0.04
 FOLDS = 5
 SEED = 20261201
 
@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(data_dir=args.data_dir, sqlite_path=args.data_dir / "train.sqlite")
     from assistant.embedder import get_embedder
 
-    model_key = get_embedder(settings).model_key
+    model_key = model_family(get_embedder(settings).model_key)
     entries = {model_key: train(settings, dense=True), LEXICAL: train(settings, dense=False)}
     write_models(entries)
     for key, models in entries.items():

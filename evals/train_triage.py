@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
-from assistant.learned import LEXICAL, LogisticModel, write_models  # noqa: E402
+from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
 from assistant.triage.classify import EMBEDDING_PREFIX  # noqa: E402
 from assistant.triage.desk import SUPPORT_FEATURES, Analysis, TriageEngine  # noqa: E402
 from assistant.triage.report import NotAReport  # noqa: E402
@@ -154,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.warning("%s is geen melding voor de desk: %s", report["id"], exc)
             continue
         reports.append(report)
-    entries = {engine.embedder.model_key: train(engine, reports, analyses, dense=True),
+    family = model_family(engine.embedder.model_key)
+    entries = {family: train(engine, reports, analyses, dense=True),
                LEXICAL: train(engine, reports, analyses, dense=False)}
     write_models(entries)
     for key, models in entries.items():
