@@ -276,10 +276,19 @@ def test_factory_builds_each_generator(tmp_path: Path) -> None:
 
 def test_generation_stops_once_enough_sentences_are_kept() -> None:
     model = CountingStream()
-    events = list(generate_answer("Welke lening?", PASSAGES, [], model, max_sentences=3))
+    events = list(generate_answer("Welke lening?", PASSAGES, [], model, max_sentences=2))
     final = events[-1]
     assert isinstance(final, FinalEvent)
-    assert final.answer.summary.kept == 3
-    assert [e.kind for e in events] == ["sentence"] * 3 + ["final"]
+    assert final.answer.summary.kept == 2
+    assert [e.kind for e in events] == ["sentence"] * 2 + ["final"]
     assert "stopped_early" in final.timings_ms
     assert model.pulled < 60  # 50 repetitions of the answer were on offer
+
+
+def test_a_model_that_repeats_itself_is_stopped() -> None:
+    looping = recording(" ".join(["Gemeenten bepalen zelf de voorwaarden [1]."] * 30))
+    events = list(generate_answer("Wie bepaalt de voorwaarden?", PASSAGES, [], looping))
+    final = events[-1]
+    assert isinstance(final, FinalEvent)
+    assert final.answer.text == "Gemeenten bepalen zelf de voorwaarden. [1]"
+    assert "stopped_early" in final.timings_ms

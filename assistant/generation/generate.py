@@ -93,6 +93,7 @@ def generate_answer(
     buffer = SentenceBuffer()
     verdicts: list[Verification] = []
     refused = False
+    looping = False
     raw_parts: list[str] = []
     timings: dict[str, float] = {}
     usage: dict[str, int] = {}
@@ -101,11 +102,14 @@ def generate_answer(
         return round((time.perf_counter() - started) * 1000, 1)
 
     def judge(raws: list[str]) -> Iterator[GenerationEvent]:
-        nonlocal refused
+        nonlocal refused, looping
         for raw in raws:
             if enough():
                 return
             sentence = parse_sentence(raw)
+            if any(sentence.text == v.text for v in verdicts):
+                looping = True  # a repeated sentence: the model is going round in circles
+                return
             if not sentence.body or is_fragment(sentence) or verifier.echoes_heading(sentence.body):
                 continue
             if is_refusal(sentence.body):
@@ -121,7 +125,12 @@ def generate_answer(
                 yield DroppedEvent(verdict)
 
     def enough() -> bool:
-        return max_sentences is not None and sum(v.supported for v in verdicts) >= max_sentences
+        """Enough kept; or as many dropped (the reply will fall back anyway); or the model
+        repeats a sentence it already wrote (a loop small models fall into)."""
+        if max_sentences is None:
+            return False
+        kept = sum(v.supported for v in verdicts)
+        return looping or kept >= max_sentences or len(verdicts) - kept >= max_sentences
 
     stream = chat_model.stream(messages, stop=STOP)
     for chunk in stream:
