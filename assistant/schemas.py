@@ -59,6 +59,13 @@ class _Request(BaseModel):
 
 
 class Turn(_Request):
+    # the role-dependent bound, for the schema: a user turn is a question (2.000 tekens)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"role": {"const": "user"},
+                        "content": {"maxLength": MAX_QUESTION_CHARS}}},
+        {"properties": {"role": {"const": "assistant"}}},
+    ]})
+
     role: Literal["user", "assistant"]
     content: Text = Field(
         max_length=MAX_ANSWER_TURN_CHARS,
@@ -160,6 +167,20 @@ class InstrumentSuggestion(BaseModel):
     source: Citation | None = None
 
 
+class Verification(BaseModel):
+    """How a written answer held up, sentence by sentence, against its passages."""
+
+    generator: str
+    kept: int
+    dropped: int
+    reasons: dict[str, int] = Field(
+        default_factory=dict, description="Waarom zinnen zijn weggelaten, per reden."
+    )
+    fallback: bool = Field(description="Of het letterlijke antwoord is getoond in plaats daarvan.")
+    fallback_reason: str | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
 class AskResponse(BaseModel):
     answer: str
     answerable: bool
@@ -170,6 +191,14 @@ class AskResponse(BaseModel):
     conflicts: list[Conflict] = Field(default_factory=list)
     instruments: list[InstrumentSuggestion] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    generator: str = Field(
+        default="extractive", description="Wie het antwoord schreef: extractive, local, openai."
+    )
+    extractive_answer: str | None = Field(
+        default=None,
+        description="Het letterlijke antwoord, als een geschreven antwoord het verving.",
+    )
+    verification: Verification | None = None
 
 
 class Theme(BaseModel):
@@ -313,6 +342,7 @@ class Health(BaseModel):
     build_id: str | None = None
     retrieval_mode: str
     vector_store: Literal["embedded", "server"]
+    generator: str = Field(default="extractive", description="extractive, local of openai.")
 
 
 class DocumentSummary(BaseModel):

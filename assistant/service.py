@@ -11,9 +11,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
 
 from assistant.answering.compose import compose
 from assistant.answering.conflicts import find_conflicts
@@ -24,6 +26,9 @@ from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select
 from assistant.config import Settings
 from assistant.domain import Document, Passage
 from assistant.embedder import Embedder, get_embedder
+from assistant.generation.chat import chat_model
+from assistant.generation.generate import FinalEvent, GenerationEvent, generate_answer
+from assistant.generation.types import EvidencePassage
 from assistant.instruments import (
     DEFAULT_INSTRUMENT_MODEL,
     InstrumentMatcher,
@@ -49,6 +54,7 @@ from assistant.schemas import (
     TriageItem,
     TriageLabels,
     TriageList,
+    Verification,
 )
 from assistant.store import IndexHandle, IndexProvider
 from assistant.triage.desk import TriageEngine
@@ -129,6 +135,7 @@ class Assistant:
         self.components = components
         self.models = Models.for_key(components.embedder.model_key)
         self._state: _BuildState | None = None
+        self._chat: BaseChatModel | None = None
         self._lock = threading.Lock()
         # one model call per core, each with `model_threads` torch threads
         cores = os.cpu_count() or 1
@@ -195,7 +202,9 @@ class Assistant:
     def decision(self, handle: IndexHandle, evidence: Evidence) -> Decision:
         return decide(handle, evidence, self.models.decision, self.models.intent)
 
-    def ask(self, request: AskRequest) -> AskResponse:
+    def answer_with_evidence(self, request: AskRequest) -> tuple[AskResponse, list[Passage]]:
+        """The extractive answer (or the refusal) with its citations and instruments: the
+        evidence a written answer builds on, ready within the usual fraction of a second."""
         self.validate(request)
         started = time.perf_counter()
         handle = self.handle()
@@ -231,7 +240,35 @@ class Assistant:
             "instruments": round((finished - composed_at) * 1000, 2),
             "total": round((finished - started) * 1000, 2),
         }
-        return response
+        return response, passages
+
+    def chat_model(self) -> BaseChatModel | None:
+        """The configured generator (None: extractive only), made once."""
+        with self._lock:
+            if self._chat is None and self.settings.generator != "extractive":
+                self._chat = chat_model(self.settings)
+            return self._chat
+
+    def written(self, request: AskRequest, response: AskResponse) -> Iterator[GenerationEvent]:
+        """Generated, verified sentences on top of the evidence; nothing when the decision
+        refused (a fluent answer to an unanswerable question is never shown) or when the
+        generator is extractive."""
+        model = self.chat_model()
+        if model is None or not response.answerable:
+            return iter(())
+        handle = self.handle()
+        excerpts = evidence_passages(handle, response)
+        # lexical support only: that is the threshold scripts/calibrate_verifier.py calibrated
+        return generate_answer(response.standalone_question, excerpts, request.history, model,
+                               analyzer=handle.analyzer)
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        response, _ = self.answer_with_evidence(request)
+        final = None
+        for event in self.written(request, response):
+            if isinstance(event, FinalEvent):
+                final = event
+        return with_written_answer(response, final)
 
     def suggestions(self, request: AskRequest) -> list[Suggestion]:
         """Instrument suggestions for a question alone (the CLI and evaluation use this)."""
@@ -293,6 +330,45 @@ class Assistant:
             "build_id": handle.build_id,
             "retrieval_mode": self.settings.retrieval_mode,
         }
+
+
+EXCERPTS = 4
+
+
+def evidence_passages(handle: IndexHandle, response: AskResponse) -> list[EvidencePassage]:
+    """The numbered passages a generator may cite: the cited ones first, as the answer
+    numbers them, in the cleaned form the index searches (markup and page breaks gone)."""
+    chunks = {(c.doc_id, c.start, c.end): c for c in handle.chunks}
+    out = []
+    for citation in response.citations[:EXCERPTS]:
+        chunk = chunks.get((citation.doc_id, citation.start, citation.end))
+        text = chunk.search_text if chunk else citation.quote
+        out.append(EvidencePassage(citation.n, citation.doc_id, citation.title,
+                                   citation.section, text))
+    return out
+
+
+def with_written_answer(response: AskResponse, final: FinalEvent | None) -> AskResponse:
+    """The response with the verified written answer, or with the extractive one and the
+    reason when too little of the written one held up."""
+    if final is None:
+        return response
+    summary = final.answer.summary
+    response.verification = Verification(
+        generator=final.generator, kept=summary.kept, dropped=summary.dropped,
+        reasons=summary.reasons, fallback=final.fallback, fallback_reason=final.fallback_reason,
+        timings_ms=final.timings_ms,
+    )
+    if final.fallback:
+        return response
+    response.generator = final.generator
+    response.extractive_answer = response.answer
+    response.answer = final.answer.text
+    used = {n for sentence in final.answer.sentences if sentence.supported
+            for n in sentence.cited}
+    for citation in response.citations:
+        citation.cited = citation.cited or citation.n in used
+    return response
 
 
 def refusal_message(documents: dict[str, Document], decision: Decision) -> str:

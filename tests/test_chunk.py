@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assistant.domain import Document
-from ingest.chunk import ChunkSettings, chunk_document
 from assistant.language.structure import clean_for_search, split_lines
+from ingest.chunk import ChunkSettings, chunk_document
 from ingest.load import load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

@@ -14,7 +14,17 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from assistant.api import ask, auth, documents, errors, feedback, health, instruments, triage
+from assistant.api import (
+    ask,
+    auth,
+    documents,
+    errors,
+    feedback,
+    health,
+    instruments,
+    stream,
+    triage,
+)
 from assistant.api.guards import RateLimiter, VectorStoreProbe, WorkQueue
 from assistant.api.metrics import Metrics
 from assistant.api.middleware import ObservabilityMiddleware
@@ -114,7 +124,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     errors.register(app)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, access=settings.access_log)
-    for module in (health, ask, documents, instruments, triage, feedback, auth):
+    for module in (health, ask, stream, documents, instruments, triage, feedback, auth):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -39,7 +39,7 @@ def taxonomy_problems(settings: Settings, handle: IndexHandle) -> list[str]:
 
 
 def health(assistant: Assistant, settings: Settings, probe: VectorStoreProbe) -> Health:
-    base = {"retrieval_mode": settings.retrieval_mode,
+    base = {"retrieval_mode": settings.retrieval_mode, "generator": settings.generator,
             "vector_store": "server" if probe.server_mode else "embedded"}
     store_problem = probe.problem()
     try:

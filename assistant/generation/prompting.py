@@ -37,8 +37,11 @@ BLANK_LINES = re.compile(r"\n{3,}")
 class TurnLike(Protocol):
     """An earlier turn (the API's Turn model fits)."""
 
-    role: str
-    content: str
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def content(self) -> str: ...
 
 
 def prompt_template(system: str = SYSTEM_PROMPT, user: str = USER_PROMPT) -> ChatPromptTemplate:

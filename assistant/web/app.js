@@ -1,7 +1,7 @@
 // Chat page: questions with follow-ups, cited answers, instruments, copy and feedback.
 // Conversations are kept in this browser's localStorage only; nothing about them is sent
 // anywhere except the question itself (and the earlier turns) to /api/ask.
-import { $, ApiError, DocumentViewer, announce, api, disclosure, el, icon, nextId, sourceCard } from "./common.js";
+import { $, ApiError, DocumentViewer, announce, api, apiStream, disclosure, el, icon, nextId, sourceCard } from "./common.js";
 import { plainText, renderInline, renderSegment } from "./richtext.js";
 
 const MAX_HISTORY = 20;
@@ -31,6 +31,9 @@ const undoButton = $("#toast-undo");
 const intro = $("#intro");
 const dock = $("#dock");
 const viewer = new DocumentViewer();
+// With a generator configured the answer is streamed: sources first, written sentences after.
+const writing = api("/healthz").then((health) => Boolean(health && health.generator
+  && health.generator !== "extractive")).catch(() => false);
 
 const state = {
   conversation: freshConversation(),
@@ -398,7 +401,15 @@ function renderAnswer(article, number, turn) {
     article.className = "answer";
     const byNumber = new Map(response.citations.map((c) => [Number(c.n), c]));
     const segments = response.segments || [];
-    article.append(heading, segments.length ? segmentBody(segments, byNumber) : markedText(response.answer, byNumber));
+    const quoted = segments.length ? segmentBody(segments, byNumber) : markedText(response.answer, byNumber);
+    if (response.generator && response.generator !== "extractive") {
+      // a written answer, every sentence checked against its sources; the quotes follow it
+      article.append(heading, el("p", { className: "written-label", text: "Samengevat (elke zin gecontroleerd tegen de bron)" }),
+        markedText(response.answer, byNumber),
+        el("p", { className: "written-label", text: "Letterlijk uit de bronnen" }), quoted);
+    } else {
+      article.append(heading, quoted);
+    }
     if (response.conflicts && response.conflicts.length) {
       article.append(conflictSection(response.conflicts, byNumber, context));
     }
@@ -619,20 +630,58 @@ async function ask(question) {
   const ticker = window.setInterval(() => {
     elapsed.textContent = `${Math.floor((performance.now() - started) / 1000)} s`;
   }, 1000);
-  try {
-    const response = await api("/api/ask", { method: "POST", signal: controller.signal,
-      body: { question, history, top_k: TOP_K } });
-    if (conversation !== state.conversation) return;
-    const turn = { question, response, rating: null, reason: "", feedbackId: null };
+  let response = null;
+  const finish = (done) => {
+    const turn = { question, response: done, rating: null, reason: "", feedbackId: null };
     conversation.turns.push(turn);
     persist();
     const heading = renderAnswer(article, number, turn);
-    announce(isRefusal(response)
-      ? `Antwoord ${number}: ${refusalText(response)}`
-      : `Antwoord ${number} is binnen, met ${citedSources(response).length === 1 ? "1 bron" : `${citedSources(response).length} bronnen`}.`);
+    announce(isRefusal(done)
+      ? `Antwoord ${number}: ${refusalText(done)}`
+      : `Antwoord ${number} is binnen, met ${citedSources(done).length === 1 ? "1 bron" : `${citedSources(done).length} bronnen`}.`);
     heading.focus({ preventScroll: true });
     item.scrollIntoView({ block: "start", behavior: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+  };
+  try {
+    if (!(await writing)) {
+      response = await api("/api/ask", { method: "POST", signal: controller.signal,
+        body: { question, history, top_k: TOP_K } });
+      if (conversation !== state.conversation) return;
+      finish(response);
+      return;
+    }
+    let written = null;
+    await apiStream("/api/ask/stream", { signal: controller.signal,
+      body: { question, history, top_k: TOP_K },
+      onEvent: (name, data) => {
+        if (conversation !== state.conversation) return;
+        if (name === "evidence") {
+          // the sources at once; a written answer may grow beneath them
+          response = data;
+          renderAnswer(article, number, { question, response, rating: null, reason: "", feedbackId: null });
+          article.setAttribute("aria-busy", "true");
+          if (!isRefusal(data) && data.writing) {
+            written = el("div", { className: "written-answer", attrs: { "aria-live": "polite" } });
+            article.append(written, el("button", { className: "button secondary small cancel-button",
+              attrs: { type: "button" }, on: { click: () => controller.abort() } }, "Stoppen",
+              el("span", { className: "visually-hidden", text: ` met schrijven bij antwoord ${number}` })));
+          }
+        } else if (name === "sentence" && written) {
+          const byNumber = new Map(response.citations.map((c) => [Number(c.n), c]));
+          written.append(markedText(data.text, byNumber));
+        } else if (name === "final") {
+          response = data;
+        } else if (name === "error") {
+          announce(data.detail);
+        }
+      } });
+    if (conversation !== state.conversation || response === null) return;
+    finish(response);
   } catch (error) {
+    if (error && error.name === "AbortError" && response !== null) {
+      if (conversation === state.conversation) finish(response);  // stopped while writing
+      return;
+    }
     if (error && error.name === "AbortError") {
       item.remove();
       updateChrome();

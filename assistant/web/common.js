@@ -117,6 +117,53 @@ export async function api(path, { method = "GET", body, signal } = {}) {
   return data;
 }
 
+/** POST to a server-sent-events route: `onEvent(name, data)` for every event as it arrives.
+ * Errors before the stream starts are thrown as by `api`; aborting the signal closes the
+ * connection, which stops the generation on the server. */
+export async function apiStream(path, { body, signal, onEvent }) {
+  const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+  if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(path, { method: "POST", headers, body: JSON.stringify(body), signal });
+  } catch (error) {
+    if (error && error.name === "AbortError") throw error;
+    throw new ApiError(
+      "Geen verbinding met de server. Controleer uw internetverbinding en probeer het opnieuw.", 0);
+  }
+  if (!response.ok || !response.body) {
+    let detail = "";
+    try {
+      const data = await response.json();
+      detail = data && typeof data.detail === "string" ? data.detail.trim() : "";
+    } catch {
+      detail = "";
+    }
+    const message = SHOW_DETAIL.has(response.status) && detail ? detail : fallbackMessage(response.status);
+    throw new ApiError(message, response.status);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffered.indexOf("\n\n")) !== -1) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) name = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+    }
+  }
+}
+
 /** Put a message in the page's polite live region (re-announces identical text too). */
 export function announce(message) {
   const live = document.getElementById("live");
