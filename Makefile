@@ -18,7 +18,7 @@ export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 export EMBEDDING_MODEL ?= $(MODEL_DIR)
 
-.PHONY: run test lint eval bench ingest model install browser clean llm llm-small
+.PHONY: run test lint eval bench stress ingest model install browser clean llm llm-small
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ eval: model
 
 bench: model
 	nice -n 5 $(BIN)/python -m bench
+
+# the long hardening checks (kill -9 ×20 during ingest, 10 clients × 60 s, 100 connections at
+# once, a corpus edit and restart) in temporary copies; STRESS_ARGS=--quick for a short run
+stress: install
+	nice -n 5 $(BIN)/python -m bench.stress $(STRESS_ARGS)
 
 clean:
 	rm -rf data evals/reports bench/results tests/artifacts
