@@ -52,7 +52,8 @@ llm-small: install $(LLM_05B).verified
 ingest: model
 	$(BIN)/assistant ingest
 
-run: ingest
+# GENERATOR=local also assembles the 1.5B model first; extractive (default) and openai need none.
+run: ingest $(if $(filter local,$(GENERATOR)),llm)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/assistant serve
 
 # Debian's Chromium for the browser tests, and axe-core from npm (package-lock.json),
@@ -69,7 +70,8 @@ browser: $(AXE)
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: model browser
+# llm-small: the real 0.5B model runs in the generation integration test.
+test: model browser llm-small
 	$(BIN)/python -m pytest -q
 
 lint: install

@@ -38,10 +38,11 @@ def test_unchanged_corpus_embeds_nothing(settings: Settings, corpus_copy: Path) 
     embedder = CountingEmbedder()
     first = run_ingest(settings, embedder=embedder)
     assert first.status == "built" and first.exit_code == EXIT_OK
-    assert embedder.embedded == first.chunks
+    assert first.units_embedded == first.units > first.chunks  # chunks and answer units
+    assert embedder.embedded == first.chunks + first.units
     second = run_ingest(settings, embedder=embedder)
     assert second.status == "unchanged" and second.embedded == 0
-    assert embedder.embedded == first.chunks
+    assert embedder.embedded == first.chunks + first.units
     assert second.build_id == first.build_id
 
 

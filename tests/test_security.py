@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -260,29 +261,38 @@ def test_404_messages_do_not_echo_personal_data(client: TestClient, sec_settings
     assert asked.json()["detail"].startswith("Onbekend document")
 
 
-def _capture(logger_names: tuple[str, ...] = ("",)) -> tuple[io.StringIO, logging.Handler]:
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything logged at INFO and above, as the app's JSON handler writes it. Loggers that
+    other code in this process quietened (`python -m evals` lowers the app's own) are reset
+    for the duration."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactingFilter())
     handler.setLevel(logging.INFO)
-    return stream, handler
+    root = logging.getLogger()
+    loggers = [logging.getLogger(name) for name in ("woonzorgwijzer", "woonzorgwijzer.access",
+                                                      "assistant")]
+    levels = [(logger, logger.level) for logger in (root, *loggers)]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for logger in loggers:
+        logger.setLevel(logging.NOTSET)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        for logger, level in levels:
+            logger.setLevel(level)
 
 
 def test_access_log_is_redacted_json_with_a_request_id(client: TestClient) -> None:
-    stream, handler = _capture()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    with captured_logs() as stream:
         response = client.get(f"/api/documents/{PII['bsn']}",
                               params={"q": PII["email"], "tel": PII["phone"]})
         asked = client.post("/api/ask", json={"question": "Wat is BWMO?\nERROR nep-melding\x00"},
                             headers={"X-Request-ID": "test-verzoek-0001"})
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
     assert response.status_code == 404 and asked.status_code == 422
     rid = response.headers["x-request-id"]
     assert asked.headers["x-request-id"] == "test-verzoek-0001"
@@ -297,17 +307,9 @@ def test_access_log_is_redacted_json_with_a_request_id(client: TestClient) -> No
 
 
 def test_a_newline_in_a_question_cannot_forge_a_log_line(client: TestClient) -> None:
-    stream, handler = _capture()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    with captured_logs() as stream:
         response = client.post("/api/ask", json={
             "question": "Wat is de Blijverslening?\nERROR fake: database gewist\r\nWARNING x"})
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
     assert response.status_code == 200
     lines = stream.getvalue().splitlines()
     assert all(line.startswith("{") and line.endswith("}") for line in lines)
