@@ -21,6 +21,7 @@ from evals.records import list_runs, read_items, resolve_run  # noqa: E402
 from evals.report import headline_tables, write_reports  # noqa: E402
 from evals.runner import (  # noqa: E402
     CONFIGS,
+    GENERATORS,
     PRODUCT,
     REPORTS_DIR,
     ConfigError,
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
                           "default: tune holdout generalisation")
     run.add_argument("--config", dest="configs", nargs="+", choices=CONFIGS,
                      help=f"default: all ({', '.join(CONFIGS)}); with --base-url: {PRODUCT}")
+    run.add_argument("--generator", dest="generators", action="extend", nargs="+",
+                     choices=GENERATORS, metavar="GENERATOR",
+                     help=f"{'|'.join(GENERATORS)}; the product ({PRODUCT}) also runs with each "
+                          "generator other than extractive, through POST /api/ask/stream "
+                          "(local: LLM_MODEL_PATH; openai: OPENAI_BASE_URL, OPENAI_MODEL, "
+                          "OPENAI_API_KEY; with --base-url the server must run that generator); "
+                          "extractive always runs; default: extractive")
     run.add_argument("--baselines-on", dest="baseline_sets", action="extend", nargs="+",
                      metavar="SET", help="run the configurations other than the product only on "
                                          "these sets (default: on every set)")
@@ -93,6 +101,8 @@ def _run(args: argparse.Namespace) -> int:
     configs = args.configs or ([PRODUCT] if args.base_url else list(CONFIGS))
     options = RunOptions(
         sets=_sets(args.sets or ["tune", "holdout", "generalisation"]), configs=configs,
+        generators=["extractive", *(g for g in dict.fromkeys(args.generators or [])
+                                    if g != "extractive")],
         base_url=args.base_url, top_k=args.top_k, limit=args.limit, seed=args.seed,
         order=args.order, resamples=args.resamples, http_triage=args.http_triage,
         baseline_sets=_sets(args.baseline_sets) if args.baseline_sets else None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.records import row_label
 from evals.report import fmt, fmt_difference, markdown_table
 from evals.scoring import QUESTION_METRICS, TRIAGE_METRICS, Metric
 from evals.stats import RESAMPLES, SEED, paired_bootstrap, sign_test
@@ -61,7 +62,8 @@ class RunDiff:
 
 
 def _key(row: Row) -> tuple[str, str, str, str]:
-    return (str(row["set"]), str(row["config"]), str(row.get("type", "question")), str(row["id"]))
+    return (str(row["set"]), row_label(str(row["config"]), row.get("generator")),
+            str(row.get("type", "question")), str(row["id"]))
 
 
 def _moved(metric: Metric, before: float | None, after: float | None) -> int:

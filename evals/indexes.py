@@ -106,7 +106,7 @@ class DefaultApps:
     request_timeout_s: float = 120.0
     _settings: dict[str, Any] = field(default_factory=dict)
     _info: dict[str, Any] = field(default_factory=dict)
-    _apps: dict[tuple[str, str], FastAPI] = field(default_factory=dict)
+    _apps: dict[tuple[str, str, str], FastAPI] = field(default_factory=dict)
     _embeddings: Any = None
 
     def settings(self, index: str) -> Any:
@@ -121,13 +121,13 @@ class DefaultApps:
             documents += generalisation_documents(self.layout)
         return documents
 
-    def app(self, config: str, index: str) -> FastAPI:
-        key = (config, index)
+    def app(self, config: str, index: str, generator: str = "extractive") -> FastAPI:
+        key = (config, index, generator)
         if key not in self._apps:
-            self._apps[key] = self._build(config, index)
+            self._apps[key] = self._build(config, index, generator)
         return self._apps[key]
 
-    def _build(self, config: str, index: str) -> FastAPI:
+    def _build(self, config: str, index: str, generator: str = "extractive") -> FastAPI:
         from evals.runner import BASELINE
 
         if config == BASELINE:
@@ -141,9 +141,13 @@ class DefaultApps:
         from assistant.api import create_app
 
         base = self.settings(index)
+        name = f"{config}-{index.replace('+', '-')}" + (
+            f"-{generator}" if generator != "extractive" else "")
         settings = base.model_copy(update={
             "retrieval_mode": config,
-            "sqlite_path": self.workdir / f"evals-{config}-{index.replace('+', '-')}.sqlite",
+            # the generator (local: LLM_MODEL_PATH; openai: OPENAI_*) as the environment sets it
+            "generator": generator,
+            "sqlite_path": self.workdir / f"evals-{name}.sqlite",
             # quality is scored, not service under load: a busy shared machine must not turn
             # a slow first answer into a 504 (latency is reported apart)
             "request_timeout_s": max(float(base.request_timeout_s), self.request_timeout_s),

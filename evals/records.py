@@ -1,8 +1,9 @@
 """Run records: every run keeps its per-item results, so any two runs can be compared.
 
 `<reports>/runs/<UTC timestamp>/items.jsonl` holds one line per item and configuration
-(set, config, id, question or report, answer, citations, instruments or triage labels,
-every metric's per-item value, timings); `summary.json` the aggregated report.
+(set, config, generator, id, question or report, answer, citations, instruments or triage
+labels, every metric's per-item value, timings; for a written answer also its verification
+and the stream's times); `summary.json` the aggregated report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from typing import Any
 
 ITEMS = "items.jsonl"
 SUMMARY = "summary.json"
+EXTRACTIVE = "extractive"
+
+
+def row_label(config: str, generator: str | None = None) -> str:
+    """A report row: the configuration, with `+<generator>` when it wrote its answers with a
+    generator other than extractive (records without a generator are extractive)."""
+    return config if generator in (None, "", EXTRACTIVE) else f"{config}+{generator}"
 
 
 def summary_of(report: Mapping[str, Any]) -> dict[str, Any]:

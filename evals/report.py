@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from evals.records import summary_of, write_run  # noqa: E402
+from evals.records import row_label, summary_of, write_run  # noqa: E402
 from evals.scoring import METRICS, QUESTION_METRICS, TRIAGE_METRICS  # noqa: E402
 
 TERMINAL_QUESTIONS = ("hit@1", "hit@5", "key_fact_recall", "refusal_accuracy",
@@ -27,6 +27,13 @@ BREAKDOWN_COLUMNS = ("hit@1", "hit@5", "mrr", "key_fact_recall", "citation_preci
 CHART_METRICS = ("hit@1", "hit@5", "mrr", "citation_recall", "key_fact_recall",
                  "refusal_accuracy", "verbatim_rate", "instrument_f1")
 LATENCY_STAGES = ("retrieve", "answer", "total", "wall")
+GENERATOR_COLUMNS = ("key_fact_recall", "verified_share", "written_rate", "citation_precision",
+                     "refusal_accuracy", "false_refusal_rate")
+TERMINAL_GENERATORS = ("key_fact_recall", "verified_share", "citation_precision",
+                       "refusal_accuracy", "false_refusal_rate")
+# p50 ms after the request: evidence, first and last verified sentence, the final response
+GENERATOR_TIMES = (("evidence", "evidence"), ("first_sentence", "first sentence"),
+                   ("last_sentence", "last sentence"), ("wall", "final"))
 
 DEFINITIONS = """\
 Definitions (evals/metrics.py, evals/scoring.py): a citation *covers* a gold quote when the
@@ -41,8 +48,13 @@ answer. *refusal acc.*: unanswerable items refused; *false refusal*: answerable 
 refused. Instruments and triage themes: micro P/R/F1 of ids (instruments with fits=true).
 Triage: *fase acc.*, *support R* (expected support ids mentioned, pooled), *urgent R*
 (urgent reports flagged urgent), *false urgent* (other reports flagged urgent), *PII leaks*
-(responses containing personal data of any report in the set). Latency in ms. "–": not
-applicable (no items of that sort).
+(responses containing personal data of any report in the set). Written answers (a generator
+other than extractive): *verified*: generated sentences the verifier kept, pooled over the
+answers that were written (kept / (kept + dropped)); *written*: answers shown as written
+rather than replaced by the extractive one; the times are p50 ms from sending the request to
+the evidence event, the first and the last verified sentence and the final response (for
+extractive the whole /api/ask response is the evidence). Latency in ms. "–": not applicable
+(no items of that sort).
 """
 
 
@@ -186,6 +198,55 @@ def comparison_table(report: Mapping[str, Any], set_name: str, columns: Sequence
                           rows)
 
 
+def _generator_rows(report: Mapping[str, Any], set_name: str
+                    ) -> list[tuple[str, Mapping[str, Any]]]:
+    """The product's rows on one set: extractive first, then each generator."""
+    product = _product(report)
+    return [(label, summary) for label, summary in report["results"][set_name].items()
+            if summary.get("config", label) == product]
+
+
+def has_generators(report: Mapping[str, Any]) -> bool:
+    return any(summary.get("generator", "extractive") != "extractive"
+               for configs in report["results"].values() for summary in configs.values())
+
+
+def generator_table(report: Mapping[str, Any], set_name: str, columns: Sequence[str],
+                    interval: bool = True) -> str:
+    """One row per generator of the product on one set: quality (↑/↓/≈ against the
+    extractive product on the same items) and the p50 times of the streamed answer."""
+    comparisons = report.get("comparisons", {}).get(set_name, {})
+    rows = []
+    for label, summary in _generator_rows(report, set_name):
+        generator = str(summary.get("generator", "extractive"))
+        config = str(summary.get("config", label))
+        questions = summary.get("questions")
+        if not questions:
+            reason = f"skipped: {summary['skipped']}" if summary.get("skipped") else "no questions"
+            rows.append([config, generator, "–", reason,
+                         *["–"] * (len(columns) - 1 + len(GENERATOR_TIMES))])
+            continue
+        overall = questions["overall"]
+        cells = []
+        for c in columns:
+            cell = fmt_estimate(overall.get(c), c, interval)
+            if label != _product(report) and c in comparisons.get(label, {}):
+                cell += " " + marker(comparisons[label][c], c)
+            cells.append(cell.strip())
+        latency = overall.get("latency", {})
+        times = []
+        for stage, _ in GENERATOR_TIMES:
+            entry = latency.get(stage) or (latency.get("wall") if stage == "evidence"
+                                           and generator == "extractive" else None)
+            cell = fmt((entry or {}).get("p50"), 0)
+            if entry and stage.endswith("_sentence"):  # over the answers that sent one
+                cell += f" ({entry['n']})"
+            times.append(cell)
+        rows.append([config, generator, fmt(overall["counts"]["items"]), *cells, *times])
+    return markdown_table(["config", "generator", "n", *(METRICS[c].label for c in columns),
+                           *(f"{title} p50" for _, title in GENERATOR_TIMES)], rows, 2)
+
+
 def headline_tables(report: Mapping[str, Any]) -> str:
     """The short terminal summary: product per set with intervals, the gap, triage, and the
     configurations per set (↑/↓ better/worse than the product, ≈ within noise)."""
@@ -202,6 +263,13 @@ def headline_tables(report: Mapping[str, Any]) -> str:
             parts += [f"Configurations on {set_name} (vs {product}: ↑ better, ↓ worse, "
                       "≈ within noise)",
                       config_table(report, set_name, TERMINAL_CONFIGS, ("wall",))]
+    if has_generators(report):
+        for set_name in report["results"]:
+            if len(_generator_rows(report, set_name)) > 1:
+                parts += [f"Generators on {set_name} ({product}; vs extractive: ↑ better, "
+                          "↓ worse, ≈ within noise; times p50 ms, (n) answers with a verified "
+                          "sentence)",
+                          generator_table(report, set_name, TERMINAL_GENERATORS, False)]
     retries = report.get("retries", {})
     if retries.get("count"):
         parts.append(f"HTTP retries (429/503): {retries['count']}, waited "
@@ -225,6 +293,8 @@ def _misses(items: Sequence[Mapping[str, Any]]) -> list[str]:
         and not s["refused"],
         "refused though answerable": lambda s: s["expected_answerable"] and s["refused"],
         "non-verbatim citation": lambda s: s["verbatim"][0] < s["verbatim"][1],
+        "written answer replaced by the extractive one": lambda s: bool(
+            (s.get("verification") or {}).get("fallback")),
         "wrong instruments": lambda s: s["instruments"]["fp"] or s["instruments"]["fn"],
         "request failed": lambda s: s["error"] is not None,
     }
@@ -260,6 +330,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "## How this was measured",
         f"- {report['method']['latency']}",
         f"- {report['method']['uncertainty']}",
+        *([f"- {report['method']['streaming']}"] if report["method"].get("streaming") else []),
         f"- HTTP retries on 429/503 (Retry-After): {report['retries']['count']}, waited "
         f"{report['retries']['waited_s']:.1f} s.",
     ]
@@ -287,6 +358,15 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if report.get("comparisons", {}).get(set_name):
             parts += [f"Paired differences with {product} on the same items (95 %):",
                       comparison_table(report, set_name, main)]
+    if has_generators(report):
+        parts += ["## Generators per set",
+                  f"The product ({product}) with each generator; ↑/↓/≈: paired comparison with "
+                  "the extractive product on the same items; times are p50 ms after the request "
+                  "(see Definitions), the sentence times over the answers that sent a verified "
+                  "sentence (their number in brackets)."]
+        for set_name in report["results"]:
+            if len(_generator_rows(report, set_name)) > 1:
+                parts += [f"### {set_name}", generator_table(report, set_name, GENERATOR_COLUMNS)]
     for title, key in (("Per question kind", "by_kind"), ("Per style tag", "by_style"),
                        ("Per origin", "by_origin")):
         sections = [(s, q[key]) for s, q in _sections(report, "questions", product).items()
@@ -314,7 +394,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     by_block: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for item in report.get("items", []):
         if item["type"] == "question":
-            by_block.setdefault((item["set"], item["config"]), []).append(item)
+            label = row_label(str(item["config"]), item.get("generator"))
+            by_block.setdefault((item["set"], label), []).append(item)
     for (set_name, config), items in by_block.items():
         parts += [f"### {set_name} / {config}", "\n".join(_misses(items)) or "- none"]
     parts += ["## Definitions", DEFINITIONS]
@@ -326,7 +407,8 @@ def render_chart(report: Mapping[str, Any], path: Path) -> None:
     last panel: p50 wall latency per set and configuration."""
     set_names = [s for s, configs in report["results"].items()
                  if any(c.get("questions") for c in configs.values())]
-    configs = list(report["options"]["configs"])
+    configs = list(dict.fromkeys(label for configs in report["results"].values()
+                                 for label in configs))
     figure, axes = plt.subplots(len(set_names) + 1, 1, figsize=(12, 3.2 * (len(set_names) + 1)),
                                 squeeze=False)
     width = 0.8 / max(len(configs), 1)

@@ -6,6 +6,13 @@ server. Per set, the configurations run in a seeded random order, and each is me
 cold on its own questions: a few unscored warm-up requests (model loading), then the
 shared query-embedding cache is cleared, then the set's questions. Triage runs for the product
 only and writes to a temporary SQLite, never the help desk's queue.
+
+A generator other than extractive (`--generator local openai`) adds a block per set for the
+product configuration run with `Settings(generator=...)`: its questions go through
+`POST /api/ask/stream`, and per item the times to the evidence event and to the first and
+last verified sentence are kept along with the final response's verification. Its row is
+labelled `<config>+<generator>` (e.g. `hybrid+local`) and compared with the product's
+extractive row on the same items.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from evals.client import Client, RetryPolicy, call
+from evals.client import Client, RetryPolicy, StreamClient, StreamExchange, call, stream_call
 from evals.datasets import (
     GENERALISATION_INDEX,
     KINDS,
@@ -37,6 +44,7 @@ from evals.datasets import (
 )
 from evals.documents import Layout, generalisation_documents
 from evals.metrics import PersonalData, extract_personal_data
+from evals.records import EXTRACTIVE, row_label
 from evals.scoring import (
     METRICS,
     QUESTION_METRICS,
@@ -45,6 +53,7 @@ from evals.scoring import (
     aggregate_triage,
     breakdown,
     score_question,
+    score_streamed,
     score_triage,
 )
 from evals.stats import RESAMPLES, SEED, paired_bootstrap, unpaired_difference
@@ -55,6 +64,8 @@ PRODUCT = "hybrid"
 PRODUCT_MODES = ("bm25", "dense", "hybrid")
 BASELINE = "naive-langchain"
 CONFIGS = (*PRODUCT_MODES, BASELINE)
+GENERATORS = (EXTRACTIVE, "local", "openai")
+STREAM_PATH = "/api/ask/stream"
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 # unscored requests before each configuration's questions, one per path a question can take
 # (short, long with context, follow-up), so lazy loading is not billed to the first item
@@ -82,7 +93,7 @@ class ConfigError(ValueError):
 class Apps(Protocol):
     """Where the in-process configurations come from, and how to make them cold."""
 
-    def app(self, config: str, index: str) -> FastAPI: ...
+    def app(self, config: str, index: str, generator: str = EXTRACTIVE) -> FastAPI: ...
 
     def clear_caches(self) -> None: ...
 
@@ -92,13 +103,18 @@ class Apps(Protocol):
 @dataclass
 class FactoryApps:
     """Apps from a plain factory (tests, tune sweeps); `clear` empties whatever caches the
-    factory's apps share."""
+    factory's apps share; `generated` makes the apps of generators other than extractive."""
 
     factory: Callable[[str, str], FastAPI]
     clear: Callable[[], None] = lambda: None
+    generated: Callable[[str, str, str], FastAPI] | None = None
 
-    def app(self, config: str, index: str) -> FastAPI:
-        return self.factory(config, index)
+    def app(self, config: str, index: str, generator: str = EXTRACTIVE) -> FastAPI:
+        if generator == EXTRACTIVE:
+            return self.factory(config, index)
+        if self.generated is None:
+            raise ConfigError(f"no app for the generator {generator!r}")
+        return self.generated(config, index, generator)
 
     def clear_caches(self) -> None:
         self.clear()
@@ -111,6 +127,8 @@ class FactoryApps:
 class RunOptions:
     sets: Sequence[str] = ("tune",)
     configs: Sequence[str] = CONFIGS
+    # the product configuration also runs with each of these generators (extractive always)
+    generators: Sequence[str] = (EXTRACTIVE,)
     base_url: str | None = None
     top_k: int = 5
     limit: int | None = None
@@ -132,6 +150,7 @@ class Block:
     config: str
     transport: str
     position: int
+    generator: str = EXTRACTIVE
     warmup_ms: float | None = None
     warmup_error: str | None = None
     questions: list[Score] = field(default_factory=list)
@@ -140,6 +159,22 @@ class Block:
     waited_s: float = 0.0
     seconds: float = 0.0
     skipped: str | None = None
+
+    @property
+    def label(self) -> str:
+        return row_label(self.config, self.generator)
+
+
+def run_labels(options: RunOptions) -> list[str]:
+    """The rows a run has per set: each configuration, then the product with each generator
+    other than extractive."""
+    return [*options.configs, *(row_label(PRODUCT, g) for g in options.generators
+                                if g != EXTRACTIVE)]
+
+
+def parse_label(label: str) -> tuple[str, str]:
+    config, _, generator = label.partition("+")
+    return config, generator or EXTRACTIVE
 
 
 def check_options(options: RunOptions) -> None:
@@ -153,6 +188,12 @@ def check_options(options: RunOptions) -> None:
                           "and the in-process naive-langchain baseline can run")
     if options.order not in ("seeded", "given"):
         raise ConfigError("order is 'seeded' or 'given'")
+    unknown = sorted(set(options.generators) - set(GENERATORS))
+    if unknown:
+        raise ConfigError(f"unknown generator(s): {', '.join(unknown)} "
+                          f"(choose from {', '.join(GENERATORS)})")
+    if set(options.generators) - {EXTRACTIVE} and PRODUCT not in options.configs:
+        raise ConfigError(f"generators run on the product configuration: add --config {PRODUCT}")
 
 
 def config_order(configs: Sequence[str], set_name: str, seed: int, mode: str = "seeded"
@@ -166,14 +207,17 @@ def config_order(configs: Sequence[str], set_name: str, seed: int, mode: str = "
 
 
 @contextmanager
-def open_client(config: str, index: str, options: RunOptions, apps: Apps
-                ) -> Iterator[tuple[Client, str]]:
+def open_client(config: str, index: str, options: RunOptions, apps: Apps,
+                generator: str = EXTRACTIVE) -> Iterator[tuple[StreamClient, str]]:
     """An HTTP client for the configuration and how it is reached ("http" or "in-process")."""
     if options.base_url and config in PRODUCT_MODES:
         with httpx.Client(base_url=options.base_url, timeout=options.timeout_s) as client:
             yield client, "http"
         return
-    with TestClient(apps.app(config, index), raise_server_exceptions=False) as test_client:
+    # extractive apps are asked for as before, so an Apps of two arguments still serves them
+    app = apps.app(config, index) if generator == EXTRACTIVE else apps.app(config, index,
+                                                                              generator)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client, "in-process"
 
 
@@ -210,6 +254,56 @@ def ask_all(client: Client, items: Sequence[QuestionItem], options: RunOptions,
     ]
 
 
+def stream_timings(exchange: StreamExchange) -> dict[str, Any]:
+    """When the evidence and the first and last verified sentence arrived (ms after the
+    request), how many sentences came, and any error event."""
+    evidence, first, last = (exchange.first("evidence"), exchange.first("sentence"),
+                             exchange.last("sentence"))
+    error = exchange.first("error")
+    return {
+        "evidence": evidence.at_ms if evidence else None,
+        "first_sentence": first.at_ms if first else None,
+        "last_sentence": last.at_ms if last else None,
+        "sentences": sum(e.name == "sentence" for e in exchange.events),
+        "writing": bool(evidence.data.get("writing")) if evidence
+        and isinstance(evidence.data, dict) else None,
+        "error": str(error.data.get("detail")) if error and isinstance(error.data, dict)
+        else None,
+    }
+
+
+def stream_all(client: StreamClient, items: Sequence[QuestionItem], options: RunOptions,
+               block: Block) -> list[Score]:
+    """Every question through the streaming endpoint, scored on its final response."""
+    exchanges = [
+        stream_call(client, STREAM_PATH,
+                    {"question": item.question, "history": list(item.history),
+                     "top_k": options.top_k}, policy=options.retry)
+        for item in items
+    ]
+    block.retries += sum(e.retries for e in exchanges)
+    block.waited_s += sum(e.waited_s for e in exchanges)
+    doc_ids = {
+        str(citation.get("doc_id"))
+        for exchange in exchanges
+        for citation in (exchange.response or {}).get("citations") or []
+        if isinstance(citation, dict)
+    }
+    texts = fetch_texts(client, doc_ids, options)
+    return [
+        score_streamed(item, exchange.response, texts, stream_timings(exchange),
+                       exchange.wall_ms, exchange.error)
+        for item, exchange in zip(items, exchanges, strict=True)
+    ]
+
+
+def served_generator(client: Client, options: RunOptions) -> str | None:
+    """The generator a running server was started with (its health says)."""
+    exchange = call(client, "GET", "/api/health", policy=options.retry)
+    value = (exchange.response or {}).get("generator")
+    return str(value) if value else None
+
+
 def triage_all(client: Client, items: Sequence[TriageItem], options: RunOptions,
                block: Block) -> list[Score]:
     """Triage every report after one unscored warm-up report; leaks count personal data of
@@ -242,12 +336,20 @@ def missing_suite_documents(client: Client, layout: Layout, options: RunOptions)
 
 
 def run_block(eval_set: EvalSet, config: str, position: int, options: RunOptions, apps: Apps,
-              layout: Layout) -> Block:
+              layout: Layout, generator: str = EXTRACTIVE) -> Block:
     started = time.perf_counter()
     questions = eval_set.questions[:options.limit]
-    triage = eval_set.triage[:options.limit] if config == PRODUCT else []
-    with open_client(config, eval_set.index, options, apps) as (client, transport):
-        block = Block(eval_set.name, config, transport, position)
+    # triage does not depend on the generator: it runs once, with the extractive product
+    triage = eval_set.triage[:options.limit] if config == PRODUCT and generator == EXTRACTIVE \
+        else []
+    with open_client(config, eval_set.index, options, apps, generator) as (client, transport):
+        block = Block(eval_set.name, config, transport, position, generator)
+        if transport == "http" and generator != EXTRACTIVE:
+            served = served_generator(client, options)
+            if served != generator:
+                block.skipped = (f"the server runs the generator {served or 'unknown'}: start "
+                                 f"it with GENERATOR={generator} to score this row")
+                return block
         if transport == "http" and eval_set.index == GENERALISATION_INDEX:
             missing = missing_suite_documents(client, layout, options)
             if missing:
@@ -255,14 +357,20 @@ def run_block(eval_set: EvalSet, config: str, position: int, options: RunOptions
                                  f"({', '.join(missing)}): ingest corpus/ and "
                                  "evals/generalisation/documents/ there to score this set")
                 return block
-        # the warm-up loads models and indexes; its time is reported as the cold start and
-        # its cached query vectors are forgotten with the rest
-        warmups = [call(client, "POST", "/api/ask", body, policy=options.retry)
-                   for body in WARMUPS]
+        # the warm-up loads models and indexes (a generator's model too: it goes through the
+        # same endpoint); its time is reported as the cold start and its cached query
+        # vectors are forgotten with the rest
+        warmups: list[Any] = [
+            call(client, "POST", "/api/ask", body, policy=options.retry)
+            if generator == EXTRACTIVE else stream_call(client, STREAM_PATH, body,
+                                                         policy=options.retry)
+            for body in WARMUPS
+        ]
         block.warmup_ms = sum(w.wall_ms for w in warmups)
         block.warmup_error = next((w.error for w in warmups if w.error), None)
         apps.clear_caches()
-        block.questions = ask_all(client, questions, options, block)
+        ask = ask_all if generator == EXTRACTIVE else stream_all
+        block.questions = ask(client, questions, options, block)
         if triage and (transport == "in-process" or options.http_triage):
             block.triage = triage_all(client, triage, options, block)
     if triage and transport == "http" and not options.http_triage:
@@ -271,7 +379,7 @@ def run_block(eval_set: EvalSet, config: str, position: int, options: RunOptions
         with open_client(PRODUCT, eval_set.index, local_options, apps) as (local, _):
             block.triage = triage_all(local, triage, options, block)
     block.seconds = time.perf_counter() - started
-    log.info("%s / %s (%s): %d questions, %d reports in %.1f s", eval_set.name, config,
+    log.info("%s / %s (%s): %d questions, %d reports in %.1f s", eval_set.name, block.label,
              block.transport, len(block.questions), len(block.triage), block.seconds)
     return block
 
@@ -299,6 +407,7 @@ def paired(scores_a: Sequence[Score], scores_b: Sequence[Score], name: str, opti
 def _block_summary(block: Block, options: RunOptions) -> dict[str, Any]:
     kw: dict[str, Any] = {"resamples": options.resamples, "seed": options.seed}
     summary: dict[str, Any] = {
+        "config": block.config, "generator": block.generator,
         "transport": block.transport, "position": block.position, "skipped": block.skipped,
         "first_request": {"wall_ms": block.warmup_ms, "error": block.warmup_error},
         "retries": {"count": block.retries, "waited_s": round(block.waited_s, 3)},
@@ -374,6 +483,23 @@ def latency_method(options: RunOptions) -> str:
     )
 
 
+def streaming_method(options: RunOptions) -> str:
+    return (
+        f"Generators other than extractive run the product configuration ({PRODUCT}) with "
+        f"Settings(generator=...); their questions go through POST {STREAM_PATH} and the "
+        "server-sent events are read as they arrive. Per item: time to the `evidence` event "
+        "(citations and extractive answer), to the first and to the last `sentence` event "
+        "(a sentence the verifier kept; a written answer that falls back to the extractive "
+        "one may still have sent some), and `wall` to the `final` event, all measured by the "
+        "client from sending the request. The final response is scored with the same metrics "
+        "as /api/ask; *verified* is kept / (kept + dropped) generated sentences pooled over "
+        "the answers that were written, *written* the share of those answers shown rather "
+        "than replaced by the extractive answer. Refused questions are never written. The "
+        "warm-up requests go through the stream too, so loading the model is billed to "
+        "'first request', not to the first item."
+    )
+
+
 def uncertainty_method(options: RunOptions) -> str:
     return (
         f"95 % intervals: percentile bootstrap over items ({options.resamples} resamples, "
@@ -391,29 +517,32 @@ def new_run_id(now: datetime | None = None) -> str:
 def build_report(blocks: Sequence[Block], sets: Sequence[EvalSet],
                  orders: Mapping[str, Sequence[str]], options: RunOptions, run_id: str,
                  apps_info: Mapping[str, Any]) -> dict[str, Any]:
-    by_key = {(b.set_name, b.config): b for b in blocks}
+    by_key = {(b.set_name, b.label): b for b in blocks}
+    labels = run_labels(options)
     results: dict[str, dict[str, Any]] = {}
     comparisons: dict[str, dict[str, Any]] = {}
     for eval_set in sets:
         results[eval_set.name] = {
-            config: _block_summary(by_key[(eval_set.name, config)], options)
-            for config in options.configs if (eval_set.name, config) in by_key
+            label: _block_summary(by_key[(eval_set.name, label)], options)
+            for label in labels if (eval_set.name, label) in by_key
         }
         product = by_key.get((eval_set.name, PRODUCT))
         if product is None or not product.questions:
             continue
         comparisons[eval_set.name] = {
-            config: {m.name: paired(product.questions, block.questions, m.name, options)
-                     for m in QUESTION_METRICS}
-            for config in options.configs
-            if config != PRODUCT and (block := by_key.get((eval_set.name, config)))
+            label: {m.name: paired(product.questions, block.questions, m.name, options)
+                    for m in QUESTION_METRICS}
+            for label in labels
+            if label != PRODUCT and (block := by_key.get((eval_set.name, label)))
             and block.questions
         }
     items = [
-        {"set": b.set_name, "config": b.config, "type": "question", **score}
+        {"set": b.set_name, "config": b.config, "generator": b.generator, "type": "question",
+         **score}
         for b in blocks for score in b.questions
     ] + [
-        {"set": b.set_name, "config": b.config, "type": "triage", **score}
+        {"set": b.set_name, "config": b.config, "generator": b.generator, "type": "triage",
+         **score}
         for b in blocks for score in b.triage
     ]
     return {
@@ -421,13 +550,16 @@ def build_report(blocks: Sequence[Block], sets: Sequence[EvalSet],
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "product": PRODUCT,
         "options": {"sets": list(options.sets), "configs": list(options.configs),
+                    "generators": list(options.generators),
                     "baseline_sets": None if options.baseline_sets is None
                     else list(options.baseline_sets),
                     "top_k": options.top_k, "base_url": options.base_url,
                     "limit": options.limit, "seed": options.seed, "order": options.order,
                     "resamples": options.resamples},
         "method": {"latency": latency_method(options),
-                   "uncertainty": uncertainty_method(options)},
+                   "uncertainty": uncertainty_method(options),
+                   **({"streaming": streaming_method(options)}
+                      if set(options.generators) - {EXTRACTIVE} else {})},
         "sets": {s.name: _set_info(s, orders[s.name], options) for s in sets},
         "indexes": dict(apps_info),
         "results": results,
@@ -441,7 +573,8 @@ def build_report(blocks: Sequence[Block], sets: Sequence[EvalSet],
 
 def run_evaluation(options: RunOptions, apps: Apps | None = None,
                    layout: Layout | None = None) -> dict[str, Any]:
-    """Evaluate every configuration in `options` on every set; triage for the product."""
+    """Evaluate every configuration in `options` on every set (the product also with each
+    generator); triage for the product."""
     check_options(options)
     layout = layout or Layout()
     run_id = new_run_id()
@@ -454,15 +587,18 @@ def run_evaluation(options: RunOptions, apps: Apps | None = None,
 
             apps = DefaultApps(layout, Path(workdir), options.cache_dir, options.timeout_s)
         for eval_set in sets:
-            configs = [c for c in options.configs if c == PRODUCT or options.baseline_sets is None
-                       or eval_set.name in options.baseline_sets]
-            orders[eval_set.name] = config_order(configs, eval_set.name, options.seed,
+            labels = [label for label in run_labels(options)
+                      if parse_label(label)[0] == PRODUCT or options.baseline_sets is None
+                      or eval_set.name in options.baseline_sets]
+            orders[eval_set.name] = config_order(labels, eval_set.name, options.seed,
                                                  options.order)
             if not eval_set.questions and not eval_set.triage:
                 log.warning("set %s has no items: skipped", eval_set.name)
                 continue
-            for position, config in enumerate(orders[eval_set.name]):
-                blocks.append(run_block(eval_set, config, position, options, apps, layout))
+            for position, label in enumerate(orders[eval_set.name]):
+                config, generator = parse_label(label)
+                blocks.append(run_block(eval_set, config, position, options, apps, layout,
+                                        generator))
         info = apps.describe()
     return build_report(blocks, sets, orders, options, run_id, info)
 

@@ -7,6 +7,12 @@ are averaged over the items they apply to (macro); counts below the item level
 ids) are pooled (micro), so one item with many citations weighs accordingly. The point
 value, its bootstrap interval (evals/stats.py) and the per-item value in run records and
 diffs all come from the same definition.
+
+A written answer (a generator other than extractive, read from `/api/ask/stream`) is scored
+on its final response with the same metrics, plus GENERATION_METRICS: the share of generated
+sentences the verifier kept (pooled over sentences) and the share of generated answers shown
+rather than replaced by the extractive one; and the times to the evidence event and to the
+first and last verified sentence (STREAM_STAGES).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from evals.stats import point as stats_point
 Score = dict[str, Any]
 Row = Mapping[str, Any]
 STAGES = ("retrieve", "answer", "total", "wall")
+STREAM_STAGES = ("evidence", "first_sentence", "last_sentence")
 ANSWER_CHARS = 4000
 QUOTE_CHARS = 600
 
@@ -117,7 +124,23 @@ TRIAGE_METRICS = (
     Metric("pii_leaks", "PII leaks", lambda s: (float(bool(s["leak_kinds"])), 1.0),
            higher_is_better=False, kind="sum"),
 )
-METRICS = {m.name: m for m in (*QUESTION_METRICS, *TRIAGE_METRICS)}
+
+
+def _verified(s: Row) -> tuple[float, float]:
+    kept, generated = s.get("sentences_verified") or (0, 0)
+    return float(kept), float(generated)
+
+
+def _written(s: Row) -> bool:
+    return not (s.get("verification") or {}).get("fallback", True)
+
+
+GENERATION_METRICS = (
+    Metric("verified_share", "verified", _verified),
+    Metric("written_rate", "written",
+           _when(lambda s: s.get("verification") is not None, _written)),
+)
+METRICS = {m.name: m for m in (*QUESTION_METRICS, *GENERATION_METRICS, *TRIAGE_METRICS)}
 
 
 def _timings(response: Mapping[str, Any] | None, wall_ms: float | None) -> dict[str, float]:
@@ -194,6 +217,39 @@ def score_question(
     return score
 
 
+def score_streamed(
+    item: QuestionItem,
+    response: Mapping[str, Any] | None,
+    texts: Mapping[str, str | None],
+    stream: Mapping[str, Any],
+    wall_ms: float | None = None,
+    error: str | None = None,
+) -> Score:
+    """Scores of a streamed answer: its final response as `score_question` scores it, how
+    its generated sentences held up (`verification`, from the response) and when the
+    evidence and the verified sentences arrived (`stream`: ms after the request)."""
+    score = score_question(item, response, texts, wall_ms, error)
+    verification = (response or {}).get("verification")
+    if isinstance(verification, Mapping):
+        kept, dropped = int(verification.get("kept") or 0), int(verification.get("dropped") or 0)
+        score["verification"] = {
+            "kept": kept, "dropped": dropped, "reasons": dict(verification.get("reasons") or {}),
+            "fallback": bool(verification.get("fallback")),
+            "fallback_reason": verification.get("fallback_reason"),
+        }
+        score["sentences_verified"] = [kept, kept + dropped]
+    else:  # refused, or nothing was generated
+        score["verification"] = None
+        score["sentences_verified"] = [0, 0]
+    score["written_by"] = (response or {}).get("generator")
+    score["stream"] = dict(stream)
+    for stage in STREAM_STAGES:
+        if isinstance(stream.get(stage), int | float):
+            score["timings"][stage] = float(stream[stage])
+    score["metrics"].update(item_metrics(score, GENERATION_METRICS))
+    return score
+
+
 def score_triage(
     item: TriageItem,
     response: Mapping[str, Any] | None,
@@ -246,9 +302,10 @@ def estimate(scores: Sequence[Score], metric: Metric, resamples: int = RESAMPLES
 
 
 def latency(scores: Sequence[Score]) -> dict[str, dict[str, float | None]]:
-    """p50/p95 per stage (server timings_ms and client wall time), in milliseconds."""
+    """p50/p95 per stage (server timings_ms, client wall time and, for streamed answers,
+    the times to the evidence and to the first and last verified sentence), in ms."""
     result: dict[str, dict[str, float | None]] = {}
-    for stage in STAGES:
+    for stage in (*STAGES, *STREAM_STAGES):
         values = [s["timings"][stage] for s in scores if stage in s["timings"]]
         if values:
             result[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95),
@@ -277,7 +334,10 @@ def aggregate(scores: Sequence[Score], metrics: Sequence[Metric], intervals: boo
 
 def aggregate_questions(scores: Sequence[Score], intervals: bool = True, **kw: Any
                         ) -> dict[str, Any]:
-    result = aggregate(scores, QUESTION_METRICS, intervals, **kw)
+    """Question metrics; with the generation metrics where the answers were streamed."""
+    streamed = any("stream" in s for s in scores)
+    metrics = (*QUESTION_METRICS, *GENERATION_METRICS) if streamed else QUESTION_METRICS
+    result = aggregate(scores, metrics, intervals, **kw)
     result["counts"].update({
         "answerable": sum(bool(s["expected_answerable"]) for s in scores),
         "unanswerable": sum(not s["expected_answerable"] for s in scores),
