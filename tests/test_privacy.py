@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from stdnum import iban as stdnum_iban
 from stdnum.nl import bsn as stdnum_bsn
 
-from assistant.privacy import PLACEHOLDERS, RedactingFilter, install_log_redaction, redact
+from assistant.privacy import (
+    PLACEHOLDERS,
+    RedactingFilter,
+    install_log_redaction,
+    known_first_names,
+    redact,
+)
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FAKE = Faker("nl_NL")
@@ -221,3 +227,28 @@ def test_install_log_redaction_is_idempotent() -> None:
     assert first is second
     filters = [f for h in logger.handlers for f in h.filters if isinstance(f, RedactingFilter)]
     assert len(filters) == len(logger.handlers) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hartelijke groet, Jolien en Nicole Dijkstra, info@voorbeeld.nl",
+         "Hartelijke groet, [NAAM] en [NAAM], [E-MAIL]"),
+        ("Goedemiddag, u spreekt met Yusuf Demir van de huurdersraad.",
+         "Goedemiddag, u spreekt met [NAAM] van de huurdersraad."),
+        ("Namens het huurdersplatform, Ilona Brouwer, 010-1234567",
+         "Namens het huurdersplatform, [NAAM], [TELEFOON]"),
+        ("Volgens Sven van der Berg ontbreekt een plan.", "Volgens [NAAM] ontbreekt een plan."),
+        ("Ik ben Boos over de Blijverslening in Den Haag.",
+         "Ik ben Boos over de Blijverslening in Den Haag."),
+    ],
+)
+def test_first_names_from_faker_and_self_introductions(text: str, expected: str) -> None:
+    """First names come from a maintained name list, not only the short one in the module."""
+    assert redact(text) == expected
+
+
+def test_first_names_that_are_common_words_stay_words() -> None:
+    names = known_first_names()
+    assert {"Yusuf", "Ilona", "Jolien"} <= names
+    assert not {"Dan", "Beste", "Anders", "Elke"} & names
