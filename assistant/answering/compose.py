@@ -1,12 +1,14 @@
 """The answer as text and segments: verbatim units with [n] markers, lists as lists.
 
-Citations are numbered in the order the answer first uses them; the other retrieved passages
-follow, marked as not cited ("ook gevonden"). Every segment's quote is the document text
+Cited passages are numbered by relevance: [1] is the passage holding the most relevant chosen
+unit, so the source list reads best first while the text keeps the document's reading order.
+The other retrieved passages follow, marked as not cited ("ook gevonden"). Every segment's quote is the document text
 between its offsets; its display text only drops markup.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,9 +41,11 @@ def number_sources(
     """Chunk position to citation number, and the citation list (cited first)."""
     scores = {handle.positions[p.chunk.chunk_id]: p.score for p in passages
               if p.chunk.chunk_id in handle.positions}
-    numbers: dict[int, int] = {}
+    best: dict[int, float] = {}
     for c in chosen:
-        numbers.setdefault(c.unit.chunk, len(numbers) + 1)
+        best[c.unit.chunk] = max(best.get(c.unit.chunk, -math.inf), c.relevance)
+    numbers = {position: n for n, position in
+               enumerate(sorted(best, key=lambda position: -best[position]), start=1)}
     citations = [_citation(n, handle.chunks[position], scores.get(position, 0.0), True)
                  for position, n in numbers.items()]
     for position, score in scores.items():
