@@ -97,11 +97,12 @@ CONTACT_NEIGHBOUR_RE = re.compile(
     r"\[(?:TELEFOON|E-MAIL)\])"
 )
 
-# Words that start organisation names after a label ("Van: Gemeente Hofwijk").
+# Words that start organisation names after a label ("Van: Gemeente Hofwijk"). "De" is not
+# one of them: "Groet, De Vries" is a surname, and over-redaction is preferred to a leak.
 NOT_A_NAME = frozenset({
     "Gemeente", "Stichting", "Woningcorporatie", "Corporatie", "Zorggroep", "Team", "Afdeling",
     "Wijkteam", "Taskforce", "Platform31", "Woonpartners", "Huurdersvereniging", "Vereniging",
-    "Provincie", "Ministerie", "Het", "De", "Een", "Onze", "Ons", "Wij", "Ik",
+    "Provincie", "Ministerie", "Het", "Een", "Onze", "Ons", "Wij", "Ik",
 })
 
 # Common Dutch first names; ambiguous words (Job, Wil, Rijk, Hoop, Roos) are left out.
@@ -136,8 +137,16 @@ FIRST_NAMES = frozenset({
 # Faker locales whose first names people in the Netherlands commonly carry.
 NAME_LOCALES = ("nl_NL", "nl_BE", "fr_BE", "en_GB", "en_US", "en_IE", "de_DE", "fr_FR", "tr_TR",
                 "ar_AA", "pl_PL", "da_DK")
-# A first name that is this frequent as a Dutch word is read as the word, not as a name.
-WORD_ZIPF = 4.5
+# A first name this frequent in Dutch text is read as the word ("Dan", "Beste", "Anders");
+# below it, wordfreq cannot tell a name from a word, so the Faker names between Zipf 3.8 and
+# 5 that are also Dutch words or places are listed here.
+WORD_ZIPF = 5.0
+NAMES_THAT_ARE_WORDS = frozenset({
+    "Bali", "Bergen", "Brooklyn", "Constant", "France", "Georgia", "Grant", "Heide", "India",
+    "Jet", "Job", "Kader", "Kick", "Leen", "Lieve", "Line", "Lot", "Marine", "Mercedes", "Nova",
+    "Peer", "Pol", "Roman", "Roos", "Server", "Sierra", "Stan", "Steen", "Summer", "Tan", "Toon",
+    "Urban", "Wolf", "Zak", "Sydney", "Gene", "Guy", "Dawn", "August", "Allen", "Erin",
+})
 _SIMPLE_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]{2,}")
 
 
@@ -151,13 +160,28 @@ def known_first_names() -> frozenset[str]:
             for name in values.keys() if isinstance(values, dict) else values:
                 if _SIMPLE_NAME.fullmatch(name) and zipf_frequency(name.lower(), "nl") < WORD_ZIPF:
                     names.add(name)
-    return frozenset(names - NOT_A_NAME)
+    return frozenset(names - NOT_A_NAME - NAMES_THAT_ARE_WORDS)
 
 
 # A capitalised word followed by a capitalised surname: a name when the first is a first name.
 # The surname is a lookahead so that "Volgens Susan van Klaveren" is tried at "Susan" too.
 FIRST_AND_SURNAME_RE = re.compile(
     rf"\b(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+)(?=(?P<rest>[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}))"
+)
+# A relative or a role in care and housing, then a capitalised name: "mijn moeder Truus",
+# "de familie Jansen", "cliënt B. Kok". Acronyms (Wlz, Wmo) are not names.
+RELATION_RE = re.compile(
+    r"(?P<relation>\b(?i:familie|fam\.|cli[eë]nte?|bewoner|bewoonster|huurder|huurster|"
+    r"buurman|buurvrouw|buren|collega|moeder|vader|zoon|dochter|broer|zus|zuster|echtgeno(?:ot|te)|"
+    r"partner|weduwe|weduwnaar|oom|tante|opa|oma|schoonmoeder|schoonvader|mantelzorger)"
+    r",?[ ]+)"
+    rf"(?P<name>{_INITIAL}*(?!(?:Wlz|Wmo|Zvw|Wonen|Zorg)\b){_CAP}"
+    rf"(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{0,2}})"
+)
+# A name followed by an age: "Truus de Wit (84)", "Kees Bakker, 79 jaar".
+AGED_NAME_RE = re.compile(
+    rf"(?P<name>\b{_CAP}(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{1,2}})"
+    r"(?=[ ]?(?:\([ ]?\d{2,3}[ ]?(?:jaar)?[ ]?\)|,[ ]\d{2,3}[ ]jaar\b))"
 )
 # "ik ben …", "mijn naam is …": two capitalised words, or one known first name and more.
 SELF_INTRODUCTION_RE = re.compile(
@@ -230,9 +254,11 @@ def _replace_name(match: re.Match[str]) -> str:
 
 def _replace_contact_neighbour(match: re.Match[str]) -> str:
     """A name right before a phone number or e-mail; outside parentheses only a known first
-    name or initials count, so "Woonpartners Midden, 06-..." keeps the organisation."""
+    name, initials or a surname starting with "De" ("De Boer, 06-...") count, so
+    "Woonpartners Midden, 06-..." keeps the organisation."""
     first = match.group("name").split(" ")[0]
-    if match.group("open") or first.endswith(".") or first in known_first_names():
+    if (match.group("open") or first.endswith(".") or first == "De"
+            or first in known_first_names()):
         return match.group(0)[: match.start("name") - match.start()] + NAME
     return match.group(0)
 
@@ -269,6 +295,8 @@ _STEPS: tuple[Callable[[str], str], ...] = (
     lambda t: HONORIFIC_RE.sub(_replace_name, t),
     lambda t: LABEL_RE.sub(_replace_name, t),
     lambda t: SELF_INTRODUCTION_RE.sub(_replace_name, t),
+    lambda t: RELATION_RE.sub(_replace_name, t),
+    lambda t: AGED_NAME_RE.sub(_replace_name, t),
     lambda t: CONTACT_NEIGHBOUR_RE.sub(_replace_contact_neighbour, t),
     _redact_first_and_surname,
 )

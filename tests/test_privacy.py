@@ -252,3 +252,23 @@ def test_first_names_that_are_common_words_stay_words() -> None:
     names = known_first_names()
     assert {"Yusuf", "Ilona", "Jolien"} <= names
     assert not {"Dan", "Beste", "Anders", "Elke"} & names
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Haar zoon Gijsbert helpt haar.", "Haar zoon [NAAM] helpt haar."),
+        ("De familie Van Dam wacht op een woning.", "De familie [NAAM] wacht op een woning."),
+        ("Bewoonster, M. Visser, belde.", "Bewoonster, [NAAM], belde."),
+        ("Hendrika Post (91) woont alleen.", "[NAAM] (91) woont alleen."),
+        ("De cliënt Wlz-zorg krijgt", "De cliënt Wlz-zorg krijgt"),
+        ("Het project Blijverslening (2024) loopt.", "Het project Blijverslening (2024) loopt."),
+    ],
+)
+def test_names_after_a_relation_or_before_an_age(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_surnames_starting_with_de_are_names_beside_contact_details_and_greetings() -> None:
+    assert redact("Bel gerust De Boer, 06-12345678.") == "Bel gerust [NAAM], [TELEFOON]."
+    assert redact("Vriendelijke groet, De Graaf") == "Vriendelijke groet, [NAAM]"

@@ -2,8 +2,8 @@
 
 Cited passages are numbered by relevance: [1] is the passage holding the most relevant chosen
 unit, so the source list reads best first while the text keeps the document's reading order.
-The other retrieved passages follow, marked as not cited ("ook gevonden"). Every segment's quote is the document text
-between its offsets; its display text only drops markup.
+The other retrieved passages follow, marked as not cited ("ook gevonden"). Every segment's
+quote is the document text between its offsets; its display text only drops markup.
 """
 
 from __future__ import annotations
