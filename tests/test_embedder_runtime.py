@@ -69,8 +69,8 @@ def test_truncation_is_in_the_key_and_hashing_ignores_the_runtime(tmp_path: Path
     assert isinstance(get_embedder(fake), HashingEmbedder)
 
 
-def test_default_runtime_is_torch_and_export_dir_is_a_sibling() -> None:
-    assert Settings().embedding_runtime == "torch"
+def test_default_runtime_is_onnx_and_export_dir_is_a_sibling() -> None:
+    assert Settings().embedding_runtime == "onnx"
     assert onnx_dir_for("/m/embeddinggemma-300m") == Path("/m/embeddinggemma-300m-onnx")
     assert onnx_dir_for("/m/x", Path("/elders")) == Path("/elders")
 
