@@ -187,7 +187,8 @@ def test_property_postcode_and_street(seed: int, sentence: str, house: int,
     postcode = FAKE.postcode()
     with_number = f"{postcode} {house}{addition}"
     out = _assert_gone(postcode, sentence.format(with_number))
-    assert f" {house}{addition}" not in out.replace("[ADRES]", "")
+    # the house number is gone too (a year elsewhere in the sentence may start with its digits)
+    assert not re.search(rf" {re.escape(f'{house}{addition}')}(?![\w])", out.replace("[ADRES]", ""))
     street = FAKE.street_address()
     _assert_gone(street, sentence.format(street))
 
