@@ -12,12 +12,13 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assistant.privacy import redact
+from assistant.storage import sqlite
 from assistant.storage.spreadsheet import write_csv
 from assistant.triage.desk import TriageResult
 
@@ -25,7 +26,6 @@ STATUSES = ("nieuw", "in-behandeling", "afgehandeld")
 DEFAULT_STATUS = STATUSES[0]
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000  # far past any queue, far below SQLite's 64-bit limit
-BUSY_TIMEOUT_S = 30.0
 CSV_COLUMNS = (
     "id", "short_id", "created_at", "updated_at", "status", "urgent", "fase", "themes",
     "redacted_report", "note",
@@ -68,21 +68,10 @@ class TriageStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        sqlite.create(self.path, _SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite.connect(self.path, "synchronous = NORMAL")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
