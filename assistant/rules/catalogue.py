@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from assistant.domain import Document
 from assistant.rules.engine import Lexicon, Term, Text, number_before, terms
-from assistant.rules.sources import Source, locate
+from assistant.rules.sources import Source, SourceSpec, StrictSpec, locate
 
 CATALOGUE_FILE = "instruments.yaml"
 ROLE_MARKERS = frozenset({"als", "namens", "wij", "we", "onze", "ons", "ik"})
@@ -24,16 +24,7 @@ class CatalogueError(Exception):
     """The catalogue file cannot be used; the message names the entry and what is wrong."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourceSpec(_Strict):
-    doc_id: str
-    quote: str = Field(min_length=1)
-
-
-class Eligibility(_Strict):
+class Eligibility(StrictSpec):
     fact: Literal["tenure", "role", "housing_form", "units", "hours"]
     excludes: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
@@ -45,7 +36,7 @@ class Eligibility(_Strict):
     instead_why: str | None = None
 
 
-class InstrumentSpec(_Strict):
+class InstrumentSpec(StrictSpec):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     name: str
     names: list[str] = Field(min_length=1)
@@ -75,7 +66,7 @@ class InstrumentSpec(_Strict):
         return self
 
 
-class FactsSpec(_Strict):
+class FactsSpec(StrictSpec):
     tenure: dict[str, list[str]]
     role: dict[str, list[str]]
     housing_form: dict[str, list[str]]
@@ -83,7 +74,7 @@ class FactsSpec(_Strict):
     hour_nouns: list[str]
 
 
-class CatalogueSpec(_Strict):
+class CatalogueSpec(StrictSpec):
     version: Literal[2]
     facts: FactsSpec
     instruments: list[InstrumentSpec] = Field(min_length=1)

@@ -11,7 +11,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from assistant.domain import Document
+
+
+class StrictSpec(BaseModel):
+    """A data-file entry: unknown keys are errors, values are read-only once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(StrictSpec):
+    """A passage a data file cites: the document and the verbatim quote that locates it."""
+
+    doc_id: str
+    quote: str = Field(min_length=1)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from assistant.domain import Document
-from assistant.rules.sources import Source, locate
+from assistant.rules.sources import Source, SourceSpec, StrictSpec, locate
 
 TAXONOMY_FILE = "triage_taxonomy.yaml"
 THEME_IDS = (
@@ -25,41 +25,32 @@ class TaxonomyError(ValueError):
     """The taxonomy file cannot be used; the message says where and why."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cited(_Strict):
-    doc_id: str
-    quote: str = Field(min_length=1)
-
-
-class ThemeSpec(_Strict):
+class ThemeSpec(StrictSpec):
     id: Literal[THEME_IDS]  # type: ignore[valid-type]
     label: str
     description: str
-    citations: list[Cited] = Field(default_factory=list)
+    citations: list[SourceSpec] = Field(default_factory=list)
 
 
-class FaseSpec(_Strict):
+class FaseSpec(StrictSpec):
     id: Literal[FASE_IDS]  # type: ignore[valid-type]
     label: str
     description: str
 
 
-class SignalSpec(_Strict):
+class SignalSpec(StrictSpec):
     id: str
     label: str
     description: str
 
 
-class SimilarSpec(_Strict):
+class SimilarSpec(StrictSpec):
     id: str
     title: str
-    citation: Cited
+    citation: SourceSpec
 
 
-class TaxonomySpec(_Strict):
+class TaxonomySpec(StrictSpec):
     version: Literal[2]
     themes: list[ThemeSpec]
     fases: list[FaseSpec]
@@ -110,7 +101,7 @@ def build_taxonomy(spec: TaxonomySpec, documents: Mapping[str, Document]) -> Tax
     """Locate every citation in the live documents; a missing one is reported and skipped."""
     problems: list[str] = []
 
-    def find(owner: str, cited: Cited) -> Source | None:
+    def find(owner: str, cited: SourceSpec) -> Source | None:
         found = locate(cited.doc_id, cited.quote, documents)
         if isinstance(found, str):
             problems.append(f"{owner}: {found}")
