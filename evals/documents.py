@@ -4,7 +4,9 @@ The harness reads documents itself (UTF-8 exactly as on disk, BOM stripped; id f
 documents.yaml, else the slugified file name) instead of through ingest, so the gold data
 can be checked against the documents however the product's pipeline changes. The
 generalisation suite's pages stay outside corpus/; `stage_corpus` copies both into one
-folder with merged metadata, which the runner ingests as a separate index.
+folder with merged metadata, which the runner ingests as a separate index. The training-only
+pages in evals/data/tune-documents/ (never scored) are staged the same way with
+`stage_tune_corpus`, so the trained models see questions about pages outside the corpus.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -28,6 +30,9 @@ CORPUS_DIR = REPO_ROOT / "corpus"
 METADATA_FILE = "documents.yaml"
 DOCUMENT_SUFFIXES = (".txt", ".md", ".pdf")
 
+PageSet = Literal["generalisation", "tune"]
+"""The pages kept outside corpus/: the generalisation suite's, or the training-only ones."""
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -36,6 +41,7 @@ class Layout:
     data_dir: Path = DATA_DIR
     generalisation_dir: Path = GENERALISATION_DIR
     corpus_dir: Path = CORPUS_DIR
+    tune_documents_dir: Path = DATA_DIR / "tune-documents"
 
     @property
     def generalisation_documents(self) -> Path:
@@ -44,6 +50,20 @@ class Layout:
     @property
     def generalisation_metadata(self) -> Path:
         return self.generalisation_dir / METADATA_FILE
+
+    @property
+    def tune_documents(self) -> Path:
+        return self.tune_documents_dir / "documents"
+
+    @property
+    def tune_documents_metadata(self) -> Path:
+        return self.tune_documents_dir / METADATA_FILE
+
+    def page_folders(self, pages: PageSet) -> tuple[Path, Path]:
+        """A page set's documents/ folder and the documents.yaml beside it."""
+        if pages == "tune":
+            return self.tune_documents, self.tune_documents_metadata
+        return self.generalisation_documents, self.generalisation_metadata
 
 
 @dataclass(frozen=True)
@@ -109,39 +129,53 @@ def corpus_documents(layout: Layout) -> list[SourceDocument]:
     return load_documents(layout.corpus_dir, read_metadata(layout.corpus_dir / METADATA_FILE))
 
 
+def page_metadata(layout: Layout, pages: PageSet) -> dict[str, dict[str, Any]]:
+    """A page set's documents.yaml (beside documents/, or inside it)."""
+    documents, metadata = layout.page_folders(pages)
+    return {**read_metadata(documents / METADATA_FILE), **read_metadata(metadata)}
+
+
+def page_documents(layout: Layout, pages: PageSet) -> list[SourceDocument]:
+    return load_documents(layout.page_folders(pages)[0], page_metadata(layout, pages))
+
+
 def generalisation_metadata(layout: Layout) -> dict[str, dict[str, Any]]:
-    """The suite's documents.yaml (beside documents/, or inside it)."""
-    return {**read_metadata(layout.generalisation_documents / METADATA_FILE),
-            **read_metadata(layout.generalisation_metadata)}
+    return page_metadata(layout, "generalisation")
 
 
 def generalisation_documents(layout: Layout) -> list[SourceDocument]:
-    return load_documents(layout.generalisation_documents, generalisation_metadata(layout))
+    return page_documents(layout, "generalisation")
+
+
+def tune_documents(layout: Layout) -> list[SourceDocument]:
+    """The training-only pages: read by evals.train, cited only by their own questions."""
+    return page_documents(layout, "tune")
 
 
 def texts_by_id(documents: Iterable[SourceDocument]) -> dict[str, str]:
     return {document.doc_id: document.text for document in documents}
 
 
-# --- the corpus + generalisation folder ------------------------------------------------------
+# --- the corpus + generalisation (or tune) folder --------------------------------------------
 
-def _staged_files(layout: Layout) -> dict[str, Path]:
+def _staged_files(layout: Layout, pages: PageSet = "generalisation") -> dict[str, Path]:
     """Relative name in the staged folder to source file: the corpus (documents and its
-    catalogue/taxonomy data) plus the generalisation pages at the top level."""
+    catalogue/taxonomy data) plus the page set's pages at the top level."""
     files = {
         str(p.relative_to(layout.corpus_dir)): p
         for p in sorted(layout.corpus_dir.rglob("*"))
         if p.is_file() and p.name != METADATA_FILE and not p.name.startswith(".")
     }
-    for path in document_files(layout.generalisation_documents):
+    for path in document_files(layout.page_folders(pages)[0]):
         if path.name in files:
-            raise ValueError(f"generalisation document {path.name} has the name of a corpus file")
+            raise ValueError(f"{pages} document {path.name} has the name of a corpus file")
         files[path.name] = path
     return files
 
 
-def merged_metadata(layout: Layout) -> dict[str, dict[str, Any]]:
-    return {**read_metadata(layout.corpus_dir / METADATA_FILE), **generalisation_metadata(layout)}
+def merged_metadata(layout: Layout, pages: PageSet = "generalisation"
+                    ) -> dict[str, dict[str, Any]]:
+    return {**read_metadata(layout.corpus_dir / METADATA_FILE), **page_metadata(layout, pages)}
 
 
 def digest(files: Mapping[str, Path], *extra: str) -> str:
@@ -160,15 +194,16 @@ def corpus_digest(layout: Layout, model_key: str) -> str:
     return digest(files, model_key)
 
 
-def staged_digest(layout: Layout, model_key: str) -> str:
-    metadata = yaml.safe_dump(merged_metadata(layout), allow_unicode=True, sort_keys=True)
-    return digest(_staged_files(layout), metadata, model_key)
+def staged_digest(layout: Layout, model_key: str, pages: PageSet = "generalisation") -> str:
+    metadata = yaml.safe_dump(merged_metadata(layout, pages), allow_unicode=True, sort_keys=True)
+    return digest(_staged_files(layout, pages), metadata, model_key)
 
 
-def stage_corpus(layout: Layout, target: Path) -> Path:
-    """Copy corpus + generalisation documents into `target` with one merged documents.yaml;
-    files are rewritten only when they differ, so an unchanged folder stays unchanged."""
-    files = _staged_files(layout)
+def stage_corpus(layout: Layout, target: Path, pages: PageSet = "generalisation") -> Path:
+    """Copy the corpus + a page set's documents (default: the generalisation suite's) into
+    `target` with one merged documents.yaml; files are rewritten only when they differ, so
+    an unchanged folder stays unchanged."""
+    files = _staged_files(layout, pages)
     target.mkdir(parents=True, exist_ok=True)
     wanted = set(files) | {METADATA_FILE}
     for existing in [p for p in target.rglob("*") if p.is_file()]:
@@ -179,8 +214,13 @@ def stage_corpus(layout: Layout, target: Path) -> Path:
         if not destination.is_file() or destination.read_bytes() != source.read_bytes():
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, destination)
-    metadata = yaml.safe_dump(merged_metadata(layout), allow_unicode=True, sort_keys=True)
+    metadata = yaml.safe_dump(merged_metadata(layout, pages), allow_unicode=True, sort_keys=True)
     meta_path = target / METADATA_FILE
     if not meta_path.is_file() or meta_path.read_text(encoding="utf-8") != metadata:
         meta_path.write_text(metadata, encoding="utf-8")
     return target
+
+
+def stage_tune_corpus(layout: Layout, target: Path) -> Path:
+    """The corpus + the training-only pages in one folder, for evals.train to ingest."""
+    return stage_corpus(layout, target, "tune")

@@ -3,7 +3,9 @@
 Strict because a wrong gold quote silently turns a correct answer into a miss: every quote
 must be an exact substring of one of its gold documents (corpus/ or the generalisation
 suite's documents/), every key fact must lie inside a gold quote, and ids must be unique
-across all files.
+across all files. The training-only questions in evals/data/tune-documents/ are checked
+against corpus/ + their own pages instead: those pages are in no evaluation index, so no
+other file may cite them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from evals.datasets import SCHEMA_DIR, display_path, item_type, read_jsonl
-from evals.documents import Layout, corpus_documents, generalisation_documents, texts_by_id
+from evals.documents import Layout, PageSet, corpus_documents, page_documents, texts_by_id
 from evals.metrics import extract_personal_data, normalise
 
 SCHEMAS = {"question": "question.schema.json", "triage": "triage.schema.json"}
@@ -103,27 +105,35 @@ class Validation:
                 f"{self.gold_quotes} gold quotes in {self.files} file(s)")
 
 
-def document_texts(layout: Layout) -> tuple[dict[str, str], list[str]]:
-    """Texts of the corpus and the suite's documents by id, and clashes between them."""
+def document_texts(layout: Layout, pages: PageSet = "generalisation"
+                   ) -> tuple[dict[str, str], list[str]]:
+    """Texts of the corpus and a page set's documents by id, and clashes between them."""
     corpus = texts_by_id(corpus_documents(layout))
-    suite = texts_by_id(generalisation_documents(layout))
-    clashes = [f"document id {doc_id} is in corpus/ and in the generalisation documents"
-               for doc_id in sorted(set(corpus) & set(suite))]
-    return {**corpus, **suite}, clashes
+    extra = texts_by_id(page_documents(layout, pages))
+    clashes = [f"document id {doc_id} is in corpus/ and in the {pages} documents"
+               for doc_id in sorted(set(corpus) & set(extra))]
+    return {**corpus, **extra}, clashes
 
 
 def validate_paths(paths: Sequence[Path], layout: Layout | None = None,
                    texts: Mapping[str, str] | None = None) -> Validation:
     """Validate JSONL files of question and/or triage items together (ids must be unique
-    across all of them)."""
+    across all of them). Without `texts`, files under the tune documents' folder are checked
+    against corpus + tune documents, the others against corpus + generalisation documents."""
     layout = layout or Layout()
     result = Validation()
-    if texts is None:
-        texts, clashes = document_texts(layout)
-        result.problems.extend(clashes)
+    texts_for: dict[PageSet, Mapping[str, str]] = {}
+    if texts is not None:
+        texts_for = {"generalisation": texts, "tune": texts}
     seen: dict[str, str] = {}
     for path in paths:
         name = display_path(path)
+        in_tune = path.resolve().is_relative_to(layout.tune_documents_dir.resolve())
+        pages: PageSet = "tune" if in_tune else "generalisation"
+        if pages not in texts_for:
+            texts_for[pages], clashes = document_texts(layout, pages)
+            result.problems.extend(clashes)
+        file_texts = texts_for[pages]
         try:
             rows = read_jsonl(path)
         except (OSError, ValueError) as exc:
@@ -143,7 +153,7 @@ def validate_paths(paths: Sequence[Path], layout: Layout | None = None,
                 result.problems.append(f"{where}: neither a question nor a triage report")
                 continue
             check = question_problems if kind == "question" else triage_problems
-            result.problems.extend(f"{where}: {p}" for p in check(row, texts))
+            result.problems.extend(f"{where}: {p}" for p in check(row, file_texts))
             origin = _origin_problem(row, path, layout)
             if origin:
                 result.problems.append(f"{where}: {origin}")
@@ -156,6 +166,8 @@ def validate_paths(paths: Sequence[Path], layout: Layout | None = None,
 
 
 def default_paths(layout: Layout) -> list[Path]:
-    """Every JSONL file under evals/data and evals/generalisation."""
-    folders: Iterable[Path] = (layout.data_dir, layout.generalisation_dir)
-    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*.jsonl"))
+    """Every JSONL file under evals/data (tune-documents/ included), evals/generalisation and
+    the tune documents' folder wherever a layout puts it."""
+    folders: Iterable[Path] = (layout.data_dir, layout.generalisation_dir,
+                               layout.tune_documents_dir)
+    return sorted({p for folder in folders if folder.is_dir() for p in folder.rglob("*.jsonl")})

@@ -25,6 +25,8 @@ NOORD = ("# Blijverslening Noord\n\nDe Blijverslening van gemeente Noord is er v
          "vanaf 60 jaar. U leent maximaal € 30.000.\n")
 FREE_PAGE = ("Regeling Zuid\n\nIn regio Zuid krijgen uitstromers voorrang op een sociale "
              "huurwoning.\n")
+TRAPLIFT = ("# Traplift Oost\n\nIn gemeente Oost betaalt u voor een traplift € 20 per maand.\n")
+MANTELZORG = ("Mantelzorg West\n\nEen mantelzorgwoning in West is maximaal 60 m².\n")
 
 PII_REPORT = ("Melding van mevrouw J. Jansen (j.jansen@voorbeeldmail.nl): de prestatieafspraken "
               "over wonen en zorg lopen vast.")
@@ -62,11 +64,12 @@ BLIJVERS = "De Blijverslening helpt mensen om hun woning aan te passen."
 TEAM = "Het Ondersteuningsteam Wonen en Zorg adviseert gemeenten bij hun woonzorgvisie."
 AFSPRAKEN = "Gemeenten maken prestatieafspraken met corporaties en huurdersorganisaties."
 NOORD_QUOTE = "De Blijverslening van gemeente Noord is er voor inwoners vanaf 60 jaar."
+TRAPLIFT_QUOTE = "In gemeente Oost betaalt u voor een traplift € 20 per maand."
 
 
 def make_layout(root: Path) -> Layout:
-    """corpus/ (alpha with metadata, beta without), tune/holdout, and a generalisation suite
-    with two pages (one with metadata)."""
+    """corpus/ (alpha with metadata, beta without), tune/holdout, a generalisation suite with
+    two pages (one with metadata) and two training-only pages (one with metadata)."""
     corpus = root / "corpus"
     corpus.mkdir(parents=True)
     (corpus / "alpha.txt").write_text("\ufeff" + ALPHA, encoding="utf-8")
@@ -119,7 +122,20 @@ def make_layout(root: Path) -> Layout:
         triage("tg1", "Uitstromers in regio Zuid vinden geen woning.", origin="generalisation",
                gold_docs=["regeling-zuid"], themes=["woningvoorraad"], fase="uitvoering"),
     ])
-    return Layout(data_dir=data, generalisation_dir=suite, corpus_dir=corpus)
+    pages = data / "tune-documents"
+    (pages / "documents").mkdir(parents=True)
+    (pages / "documents" / "traplift-oost.md").write_text(TRAPLIFT, encoding="utf-8")
+    (pages / "documents" / "Mantelzorg West.txt").write_text(MANTELZORG, encoding="utf-8")
+    (pages / "documents.yaml").write_text(
+        "traplift-oost.md:\n  id: traplift-oost-wmo\n  title: Traplift Oost\n", "utf-8")
+    write_jsonl(pages / "questions.jsonl", [
+        question("d1", "wat kost een traplift in oost?", "traplift-oost-wmo", TRAPLIFT_QUOTE,
+                 ["€ 20 per maand"], style=["new-document"]),
+        question("d2", "Hoe groot mag de mantelzorgwoning in West zijn, en hoe hoog?", None, None,
+                 style=["new-document", "missing-detail"]),
+    ])
+    return Layout(data_dir=data, generalisation_dir=suite, corpus_dir=corpus,
+                  tune_documents_dir=pages)
 
 
 def index_texts(layout: Layout, index: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Sets resolve to the right files and indexes, documents are read as the layout says, and
 the validator (JSON Schema + verbatim quotes + key facts + unique ids) catches each kind of
-mistake; the committed gold data passes it."""
+mistake; the committed gold data passes it. The training-only pages and their questions are
+found, staged and validated, and no evaluation set picks them up."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from evals.documents import (
     corpus_documents,
     generalisation_documents,
     stage_corpus,
+    stage_tune_corpus,
     staged_digest,
+    tune_documents,
 )
 from evals.validate import (
     default_paths,
@@ -39,6 +42,7 @@ from tests.eval_support import (
     ALPHA,
     BLIJVERS,
     NOORD_QUOTE,
+    TRAPLIFT_QUOTE,
     make_layout,
     question,
     triage,
@@ -139,6 +143,25 @@ def test_a_suite_page_may_not_shadow_a_corpus_file(layout: Layout, tmp_path: Pat
         stage_corpus(layout, tmp_path / "staged")
 
 
+def test_tune_documents_are_found_and_staged_apart(layout: Layout, tmp_path: Path) -> None:
+    assert {d.doc_id: d.title for d in tune_documents(layout)} == {
+        "traplift-oost-wmo": "Traplift Oost", "mantelzorg-west": "Mantelzorg West"}
+    target = stage_tune_corpus(layout, tmp_path / "staged")
+    staged = {d.doc_id for d in corpus_documents(Layout(corpus_dir=target))}
+    assert staged == {"alpha", "beta", "traplift-oost-wmo", "mantelzorg-west"}  # no suite pages
+    assert staged_digest(layout, "model:full", "tune") != staged_digest(layout, "model:full")
+    (layout.tune_documents / "Beta.md").write_text("Anders.", encoding="utf-8")
+    with pytest.raises(ValueError, match="tune document Beta.md has the name of a corpus"):
+        stage_tune_corpus(layout, target)
+
+
+def test_tune_document_questions_are_in_no_set(layout: Layout) -> None:
+    ids = {q.id for name in ("tune", "holdout", "generalisation", "dev")
+           for q in load_questions(name, layout)}
+    assert ids and not ids & {"d1", "d2"}
+    assert layout.tune_documents_dir / "questions.jsonl" in default_paths(layout)
+
+
 # --- the validator -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -209,7 +232,7 @@ def test_triage_validator(texts: dict[str, str]) -> None:
 def test_validate_paths_across_files(layout: Layout, tmp_path: Path) -> None:
     result = validate_paths(default_paths(layout), layout)
     assert result.problems == []
-    assert (result.questions, result.triage, result.files) == (10, 4, 7)
+    assert (result.questions, result.triage, result.files) == (12, 4, 8)
     line = json.dumps(_good(), ensure_ascii=False)
     first = tmp_path / "a.jsonl"
     first.write_text(f"{line}\n", encoding="utf-8")
@@ -221,6 +244,20 @@ def test_validate_paths_across_files(layout: Layout, tmp_path: Path) -> None:
     again = validate_paths([first, first], layout).problems
     assert any("duplicate id" in p for p in again)
     assert any("neither a question nor a triage report" in p for p in problems)
+
+
+def test_tune_document_questions_cite_only_corpus_and_tune_pages(layout: Layout) -> None:
+    write_jsonl(layout.tune_documents_dir / "questions-more.jsonl", [
+        question("d3", "vanaf welke leeftijd?", "blijverslening-noord", NOORD_QUOTE, ["60 jaar"]),
+        question("d4", "Wat doet de Blijverslening?", "alpha", BLIJVERS, ["woning"]),
+    ])
+    write_jsonl(layout.data_dir / "tune" / "questions-more.jsonl", [
+        question("t9", "traplift oost?", "traplift-oost-wmo", TRAPLIFT_QUOTE, ["€ 20"]),
+    ])
+    unknown = [p for p in validate_paths(default_paths(layout), layout).problems
+               if "unknown document" in p]
+    assert len(unknown) == 2  # a tune page is in no evaluation index, a suite page not in
+    assert any(":t9:" in p for p in unknown) and any(":d3:" in p for p in unknown)  # training
 
 
 def test_origin_must_match_where_an_item_lives(layout: Layout) -> None:
@@ -243,3 +280,19 @@ def test_committed_gold_data_is_valid() -> None:
     result = validate_paths(default_paths(layout), layout)
     assert result.problems == [], "\n".join(result.problems)
     assert result.questions > 0 and result.triage > 0
+
+
+def test_committed_tune_documents_and_their_questions() -> None:
+    """The training-only pages keep their ids (metadata for three, file name for two), and
+    every answerable question about them names one of them as its first gold document."""
+    layout = Layout()
+    pages = {d.doc_id for d in tune_documents(layout)}
+    assert pages == {"wmo-woningaanpassing-oosterwaarde", "mantelzorgwoning-brakelveen",
+                     "doorstroomregeling-senioren-lindenhof", "subsidie-samen-wonen-in-de-kern",
+                     "nieuws-tussenvoorziening-dijkmark"}
+    path = layout.tune_documents_dir / "questions.jsonl"
+    result = validate_paths([path], layout)
+    assert result.problems == [], "\n".join(result.problems)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert all(r["gold_docs"][0] in pages for r in rows if r["answerable"])
+    assert {r["origin"] for r in rows} == {"own"}

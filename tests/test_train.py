@@ -1,0 +1,51 @@
+"""The training step's cross-validation: folds by document, the feature set chosen out of fold,
+and thresholds that keep the false-refusal ceiling. Synthetic rows, no model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evals.train import (
+    FALSE_REFUSAL_CEILING,
+    Sample,
+    choose_threshold,
+    decision_model,
+    document_groups,
+)
+
+
+def _sample(answerable: bool, docs: list[str]) -> Sample:
+    item = {"answerable": answerable, "gold_docs": docs}
+    return Sample(item, np.zeros(2), [], [], {}, [], [])
+
+
+def test_questions_about_one_document_share_a_fold_group() -> None:
+    samples = [_sample(True, ["a"]), _sample(True, ["b", "a"]), _sample(True, ["a", "c"]),
+               _sample(False, []), _sample(False, [])]
+    groups = document_groups(samples)
+    assert groups[0] == groups[2]
+    assert groups[1] != groups[0]
+    # every unanswerable question is a group of its own
+    assert len({groups[3], groups[4], groups[0], groups[1]}) == 4
+
+
+def test_threshold_keeps_false_refusals_under_the_ceiling() -> None:
+    rng = np.random.default_rng(1)
+    answerable = np.array([1] * 200 + [0] * 100)
+    probabilities = np.concatenate([rng.uniform(0.3, 1.0, 200), rng.uniform(0.0, 0.7, 100)])
+    threshold = choose_threshold(probabilities, answerable)
+    false_refusals = float((probabilities[answerable == 1] < threshold).mean())
+    assert false_refusals <= FALSE_REFUSAL_CEILING
+    assert (probabilities[answerable == 0] < threshold).mean() > 0.3
+
+
+def test_decision_keeps_a_feature_only_when_it_refuses_more_out_of_fold() -> None:
+    rng = np.random.default_rng(7)
+    answerable = np.array([1, 0] * 60)
+    rows = [{"evidence": float(y) + rng.normal(0, 0.6), "noise": rng.normal()}
+            for y in answerable]
+    groups = list(range(len(rows)))
+    useful = decision_model(rows, answerable, groups, [["evidence"], ["noise"]])
+    assert useful.features == ("evidence",)
+    assert useful.info["oof_refusal_rate"] > 0.3
+    assert useful.info["oof_false_refusal_rate"] <= FALSE_REFUSAL_CEILING
