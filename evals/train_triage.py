@@ -2,7 +2,8 @@
 
 Only `evals/data/tune/triage*.jsonl` is read. Per theme and per fase a logistic regression
 over the report embedding and its similarity to the label's description and citations; one
-for urgency over the sentence-to-risk similarities; one per support option over the
+for urgency over the report embedding and its sentences' similarity to the kinds of acute
+risk; one per support option over the
 instrument features of the report. Thresholds come from out-of-fold predictions: themes and
 support for the best F1 (support weighted towards recall), urgency for recall ≥ 0.9.
 Without dense features the same models are fitted as the `lexical` fallback.
@@ -111,14 +112,14 @@ def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[An
         rows = [a.fase_rows[fase] for a in analyses]
         models[f"fase:{fase}"] = label_model(rows, labels, label_names, c)
     _, _, signals, _ = engine.profiles()
-    urgency_rows = [urgency_features(a.sentence_vectors, signals, a.redacted)[0]
+    urgency_rows = [urgency_features(a.vector, a.sentence_vectors, signals, a.redacted)[0]
                     for a in analyses]
     urgent = np.array([int(r.get("urgent", False)) for r in reports])
-    urgency_names = [n for n in URGENCY_FEATURES if dense or n not in DENSE]
-    oof = _oof(urgency_rows, urgent, urgency_names, 1.0)
+    urgency_names = [*embedding, *(n for n in URGENCY_FEATURES if dense or n not in DENSE)]
+    oof = _oof(urgency_rows, urgent, urgency_names, c)
     threshold = _recall_threshold(oof, urgent, URGENT_RECALL)
     predicted = oof >= threshold
-    models["urgency"] = fit(urgency_rows, urgent, urgency_names, 1.0, threshold, info={
+    models["urgency"] = fit(urgency_rows, urgent, urgency_names, c, threshold, info={
         "reports": len(reports), "urgent": int(urgent.sum()),
         "oof_recall": round(float(predicted[urgent == 1].mean()), 3),
         "oof_false_urgent": round(float(predicted[urgent == 0].mean()), 3)})
@@ -136,7 +137,7 @@ def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[An
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.train_triage", description=__doc__)
     parser.add_argument("--data-dir", type=Path,
-                        default=Path.home() / ".cache" / "woonzorgwijzer" / "train-index")
+                        default=Path.home() / ".cache" / "woonzorgwijzer" / "train-triage-index")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from assistant.service import HelpDesk, build_assistant

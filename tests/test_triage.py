@@ -143,3 +143,26 @@ def test_labels_reach_the_page_from_the_taxonomy(desk: tuple[HelpDesk, Recording
     assert {f.id for f in labels.fases} == set(FASE_IDS)
     assert all(t.description for t in labels.themes)
     assert {s.id for s in labels.support} >= {"knelpunt-melden", "blijverslening"}
+
+
+def test_urgency_weighs_the_report_embedding_and_quotes_the_riskiest_sentence() -> None:
+    from assistant.learned import LogisticModel
+    from assistant.triage.urgency import Signal, features, judge
+
+    risk = np.array([1.0, 0.0, 0.0])
+    signals = [Signal("dakloos", "Geen slaapplek", risk)]
+    sentences = ["We plannen een overleg.", "Hij slaapt sinds gisteren in zijn auto."]
+    sentence_vectors = np.array([[0.0, 1.0, 0.0], [0.9, 0.1, 0.0]])
+    report_vector = np.array([0.2, 0.0, 0.98])
+    values, _ = features(report_vector, sentence_vectors, signals, " ".join(sentences))
+    assert values["e2"] == pytest.approx(0.98)
+    assert values["risk"] == pytest.approx(0.9)
+    # a model that learned urgency from the report's embedding alone
+    model = LogisticModel.manual({"e2": 10.0}, bias=-5.0, note="test")
+    urgency = judge(sentences, report_vector, sentence_vectors, signals, " ".join(sentences),
+                    model)
+    assert urgency.urgent
+    assert urgency.reasons[0]["quote"] == sentences[1]
+    calm = judge(sentences, np.array([0.0, 1.0, 0.0]), sentence_vectors, signals,
+                 " ".join(sentences), model)
+    assert not calm.urgent and not calm.reasons

@@ -174,7 +174,7 @@ class TriageEngine:
         theme_scores = probabilities(analysis.theme_rows, models.themes)
         chosen = choose_themes(theme_scores, models.themes)
         fase = choose_fase(probabilities(analysis.fase_rows, models.fases))
-        urgency = judge(analysis.sentences, analysis.sentence_vectors, signals,
+        urgency = judge(analysis.sentences, analysis.vector, analysis.sentence_vectors, signals,
                         analysis.redacted, models.urgency)
         by_id = {p.id: p for p in themes}
         return TriageResult(

@@ -3,8 +3,9 @@
 Each sentence of the (redacted) report is compared with the taxonomy's descriptions of acute
 risk (losing one's home, no place to sleep, care or a contract ending, danger, a move without
 means); a general pattern for moments within weeks ("over twee weken", "per 1 maart") adds
-weight. A calibrated model (tune reports) turns the best similarities into a decision; the
-reasons quote the sentences that carried it.
+weight. A calibrated model (tune reports) turns the best similarities and the report's
+embedding into a decision: the embedding carries what no description names (whose risk, how
+soon, how it is told), the similarities say which sentences to quote as the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from assistant.language.numbers import soon
 from assistant.learned import LogisticModel
+from assistant.triage.classify import embedding_features
 
 URGENCY_FEATURES = ("risk", "risk_second", "soon", "soon_risk")
 DEFAULT_URGENCY_MODEL = LogisticModel.manual(
@@ -38,15 +40,18 @@ class Urgency:
     reasons: list[dict[str, str]]
 
 
-def features(sentence_vectors: np.ndarray, signals: Sequence[Signal], report: str
-             ) -> tuple[dict[str, float], np.ndarray]:
-    """Features, and the similarity of every sentence to every signal."""
+def features(vector: np.ndarray, sentence_vectors: np.ndarray, signals: Sequence[Signal],
+             report: str) -> tuple[dict[str, float], np.ndarray]:
+    """Features (the report's embedding among them), and every sentence's similarity to every
+    signal."""
+    embedding = embedding_features(vector)
     if not len(sentence_vectors) or not signals:
-        return dict.fromkeys(URGENCY_FEATURES, 0.0), np.zeros((0, len(signals)))
+        return {**embedding, **dict.fromkeys(URGENCY_FEATURES, 0.0)}, np.zeros((0, len(signals)))
     similarity = sentence_vectors @ np.stack([s.vector for s in signals]).T
     best = np.sort(similarity.max(axis=0))[::-1]
     when = 1.0 if soon(report) else 0.0
     return {
+        **embedding,
         "risk": float(best[0]),
         "risk_second": float(best[1]) if len(best) > 1 else 0.0,
         "soon": when,
@@ -54,9 +59,9 @@ def features(sentence_vectors: np.ndarray, signals: Sequence[Signal], report: st
     }, similarity
 
 
-def judge(sentences: Sequence[str], sentence_vectors: np.ndarray, signals: Sequence[Signal],
-          report: str, model: LogisticModel) -> Urgency:
-    values, similarity = features(sentence_vectors, signals, report)
+def judge(sentences: Sequence[str], vector: np.ndarray, sentence_vectors: np.ndarray,
+          signals: Sequence[Signal], report: str, model: LogisticModel) -> Urgency:
+    values, similarity = features(vector, sentence_vectors, signals, report)
     probability = model.probability(values)
     if probability < model.threshold or not len(similarity):
         return Urgency(False, probability, [])
