@@ -163,10 +163,13 @@ def known_first_names() -> frozenset[str]:
     return frozenset(names - NOT_A_NAME - NAMES_THAT_ARE_WORDS)
 
 
-# A capitalised word followed by a capitalised surname: a name when the first is a first name.
-# The surname is a lookahead so that "Volgens Susan van Klaveren" is tried at "Susan" too.
+# A capitalised word followed by a capitalised surname of one or two words ("El Khatib",
+# "Santos Silva"): a name when the first is a first name. The surname is a lookahead so that
+# "Volgens Susan van Klaveren" is tried at "Susan" too.
+_NOT_A_SURNAME = "|".join(sorted(NOT_A_NAME))
 FIRST_AND_SURNAME_RE = re.compile(
-    rf"\b(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+)(?=(?P<rest>[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}))"
+    rf"\b(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+)(?=(?P<rest>[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}"
+    rf"(?:[ ](?:{_PARTICLE}[ ]){{0,3}}(?!(?:{_NOT_A_SURNAME})\b){_CAP})?))"
 )
 # A relative or a role in care and housing, then a capitalised name: "mijn moeder Truus",
 # "de familie Jansen", "cliënt B. Kok". Acronyms (Wlz, Wmo) are not names.

@@ -273,3 +273,16 @@ def test_names_after_a_relation_or_before_an_age(text: str, expected: str) -> No
 def test_surnames_starting_with_de_are_names_beside_contact_details_and_greetings() -> None:
     assert redact("Bel gerust De Boer, 06-12345678.") == "Bel gerust [NAAM], [TELEFOON]."
     assert redact("Vriendelijke groet, De Graaf") == "Vriendelijke groet, [NAAM]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Gisteren belde Samira El Idrissi over de lift.", "Gisteren belde [NAAM] over de lift."),
+        ("Onze collega Fatima Ait Taleb (06-12345678) helpt.",
+         "Onze collega [NAAM] ([TELEFOON]) helpt."),
+        ("Marloes Jansen Gemeente Hofwijk belde.", "[NAAM] Gemeente Hofwijk belde."),
+    ],
+)
+def test_a_surname_of_two_words_goes_with_the_first_name(text: str, expected: str) -> None:
+    assert redact(text) == expected
