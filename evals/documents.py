@@ -53,17 +53,12 @@ class Layout:
 
     @property
     def tune_documents(self) -> Path:
-        return self.tune_documents_dir / "documents"
-
-    @property
-    def tune_documents_metadata(self) -> Path:
-        return self.tune_documents_dir / METADATA_FILE
+        return self.page_folders("tune")[0]
 
     def page_folders(self, pages: PageSet) -> tuple[Path, Path]:
         """A page set's documents/ folder and the documents.yaml beside it."""
-        if pages == "tune":
-            return self.tune_documents, self.tune_documents_metadata
-        return self.generalisation_documents, self.generalisation_metadata
+        base = self.tune_documents_dir if pages == "tune" else self.generalisation_dir
+        return base / "documents", base / METADATA_FILE
 
 
 @dataclass(frozen=True)

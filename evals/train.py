@@ -53,7 +53,6 @@ TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
          "intent"}
 FALSE_REFUSAL_CEILING = 0.04
-PAGE_QUESTION_PREFIX = "tdoc"  # the ids of the questions about the training-only pages
 FOLDS = 5
 
 
@@ -63,29 +62,31 @@ class Sample:
     vector: np.ndarray
     unit_rows: list[dict[str, float]]
     unit_labels: list[int]
-    decision_row: dict[str, float]
     instrument_rows: list[dict[str, float]]
     instrument_labels: list[int]
+    # the tune set's instrument labels were written against the catalogue; the training pages'
+    # questions teach answering and refusing on a new page and leave instruments mostly
+    # unlabelled, so they would teach false negatives
+    labels_instruments: bool
 
 
-def tune_questions(directory: Path = TUNE_DIR, layout: Layout | None = None
-                   ) -> list[dict[str, Any]]:
-    """The tune questions, and those about the training-only pages of `evals/data/tune-documents`
-    (which the index then also holds)."""
-    layout = layout or Layout()
-    paths = [*sorted(directory.glob("questions*.jsonl")),
-             *sorted(layout.tune_documents_dir.glob("questions*.jsonl"))]
+def tune_questions(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
     rows = []
-    for path in paths:
+    for path in sorted(directory.glob("questions*.jsonl")):
         rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     return rows
 
 
-def labels_instruments(sample: Sample) -> bool:
-    """Whether the question's instrument labels were written against the catalogue: those of
-    the tune set were; the training pages' questions teach answering and refusing on a new
-    page and leave instruments mostly unlabelled, so they would teach false negatives."""
-    return not sample.item["id"].startswith(PAGE_QUESTION_PREFIX)
+def training_questions(layout: Layout) -> list[tuple[dict[str, Any], bool]]:
+    """The tune questions and those about the training-only pages (which the index then also
+    holds), each with whether its instrument labels count."""
+    return [*((item, True) for item in tune_questions()),
+            *((item, False) for item in tune_questions(layout.tune_documents_dir))]
+
+
+def _request(item: dict[str, Any]) -> AskRequest:
+    return AskRequest(question=item["question"],
+                      history=[Turn(**t) for t in item.get("history", [])])
 
 
 def gold_spans(item: dict[str, Any], texts: dict[str, str]) -> list[tuple[str, int, int]]:
@@ -136,7 +137,7 @@ def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[int], groups:
     return predictions
 
 
-def collect(settings: Settings) -> list[Sample]:
+def collect(settings: Settings, layout: Layout) -> list[Sample]:
     from assistant.service import build_assistant
 
     assistant = build_assistant(settings)
@@ -145,10 +146,8 @@ def collect(settings: Settings) -> list[Sample]:
     matcher = assistant._build_state(handle).matcher
     instrument_ids = [i.id for i in matcher.catalogue.instruments]
     samples = []
-    for item in tune_questions():
-        request = AskRequest(question=item["question"],
-                             history=[Turn(**t) for t in item.get("history", [])])
-        question, passages, evidence = assistant.evidence(request, handle)
+    for item, labels_instruments in training_questions(layout):
+        question, passages, evidence = assistant.evidence(_request(item), handle)
         spans = gold_spans(item, texts)
         units = [c.unit for c in evidence.chosen]
         rows = matcher.features(question, evidence.question.vector, passages, units)
@@ -157,26 +156,26 @@ def collect(settings: Settings) -> list[Sample]:
             vector=np.asarray(evidence.question.vector, dtype=np.float64),
             unit_rows=[c.features for c in evidence.candidates],
             unit_labels=[_inside(c.unit, spans) for c in evidence.candidates],
-            decision_row=features(handle, evidence, None),
             instrument_rows=rows,
             instrument_labels=[int(i in item.get("expected_instruments", []))
                                for i in instrument_ids],
+            labels_instruments=labels_instruments,
         ))
     return samples
 
 
-def reselect(settings: Settings, units_model: LogisticModel) -> list[dict[str, float]]:
-    """Decision features once more, now with the trained unit model choosing the units."""
+def reselect(settings: Settings, samples: Sequence[Sample], units_model: LogisticModel
+             ) -> list[dict[str, float]]:
+    """Decision features of the samples' questions, with the trained unit model choosing the
+    units."""
     from assistant.answering.select import select
     from assistant.service import build_assistant
 
     assistant = build_assistant(settings)
     handle = assistant.handle()
     rows = []
-    for item in tune_questions():
-        request = AskRequest(question=item["question"],
-                             history=[Turn(**t) for t in item.get("history", [])])
-        _, passages, evidence = assistant.evidence(request, handle)
+    for sample in samples:
+        _, passages, evidence = assistant.evidence(_request(sample.item), handle)
         evidence = select(handle, evidence.question, passages, units_model)
         rows.append(features(handle, evidence, None))
     return rows
@@ -271,7 +270,7 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
     })
     answerable = np.array([int(s.item["answerable"]) for s in samples])
     models: dict[str, LogisticModel] = {"units": units}
-    decision_rows = reselect(settings, units)
+    decision_rows = reselect(settings, samples, units)
     by_document = document_groups(samples) if cv == "document" else list(range(len(samples)))
     decision_names = keep(DECISION_FEATURES)
     candidates = [decision_names]
@@ -281,7 +280,7 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
             row["intent"] = float(value)
         candidates.append([n for n in decision_names if n != "intent"])
     models["decision"] = decision_model(decision_rows, answerable, by_document, candidates)
-    answered = [s for s in samples if s.item["answerable"] and labels_instruments(s)]
+    answered = [s for s in samples if s.item["answerable"] and s.labels_instruments]
     instrument_rows = [r for s in answered for r in s.instrument_rows]
     instrument_labels = [y for s in answered for y in s.instrument_labels]
     instrument_groups = [i for i, s in enumerate(answered) for _ in s.instrument_rows]
@@ -305,7 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=Path.home() / ".cache" / "woonzorgwijzer" / "train-index")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    corpus_dir = stage_tune_corpus(Layout(), args.data_dir / "corpus")
+    layout = Layout()
+    corpus_dir = stage_tune_corpus(layout, args.data_dir / "corpus")
     settings = Settings(corpus_dir=corpus_dir, data_dir=args.data_dir / "index",
                         sqlite_path=args.data_dir / "train.sqlite")
     from assistant.embedder import get_embedder
@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.status == "failed":
         raise SystemExit(f"ingest failed: {report.error}")
     model_key = model_family(get_embedder(settings).model_key)
-    samples = collect(settings)
+    samples = collect(settings, layout)
     entries = {model_key: train(settings, samples, dense=True, cv=args.cv),
                LEXICAL: train(settings, samples, dense=False, cv=args.cv)}
     write_models(entries)

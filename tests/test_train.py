@@ -16,7 +16,7 @@ from evals.train import (
 
 def _sample(answerable: bool, docs: list[str]) -> Sample:
     item = {"answerable": answerable, "gold_docs": docs}
-    return Sample(item, np.zeros(2), [], [], {}, [], [])
+    return Sample(item, np.zeros(2), [], [], [], [], labels_instruments=True)
 
 
 def test_questions_about_one_document_share_a_fold_group() -> None:
