@@ -112,6 +112,10 @@ def test_figures_and_asked_details() -> None:
     assert asked_details("Wat is de Blijverslening?") == set()
     assert has_detail("termijn", "In april 2019 waren ongeveer 100 gemeenten aangesloten")
     assert not has_detail("bedrag", "Een derde van de kosten")
+    assert asked_details("Is er een maximum aantal woningen?") == {"aantal"}
+    assert asked_details("Wat is het maximale bedrag van de lening?") == {"bedrag"}
+    assert not has_detail("aantal", "Een gemeente kan een lening verstrekken.")
+    assert has_detail("aantal", "Er is één loket") and has_detail("aantal", "drie opgaven")
 
 
 def test_moments_within_weeks() -> None:

@@ -32,7 +32,10 @@ PERCENT = re.compile(rf"({_NUMBER})\s?(?:%|procent\b)")
 DURATION = re.compile(rf"\b({_NUMBER}|{_WORDS})\s?({'|'.join(TIME_UNITS)})\b")
 YEAR = re.compile(r"\b(19\d\d|20\d\d)\b")
 DATE = re.compile(rf"\b(\d{{1,2}})\s({'|'.join(MONTHS)})\b")
-COUNT = re.compile(rf"\b({_NUMBER}|{_WORDS})\b")
+# "een" is mostly the article; as a count it is written "één" (checked before folding).
+_COUNT_WORDS = "|".join(sorted((w for w in NUMBER_WORDS if w != "een"), key=len, reverse=True))
+COUNT = re.compile(rf"\b({_NUMBER}|{_COUNT_WORDS})\b")
+STRESSED_ONE = re.compile(r"\b(één|eén)\b", re.I)
 
 # Expressions of a moment within days or weeks: how a report says something is imminent.
 SOON_WORDS = re.compile(
@@ -45,7 +48,7 @@ SOON_LIMIT_DAYS = 45
 # What a question asks for, by its interrogative and the noun it is about.
 ASKS = {
     "bedrag": re.compile(
-        r"\b(hoeveel|hoe hoog|hoe duur|wat kost|welk bedrag|maximaal|maximum|minimaal|minimum)\b"
+        r"\b(hoeveel|hoe hoog|hoe duur|wat kost|welk bedrag|maxim\w*|minim\w*)\b"
         r".{0,60}\b(euro|geld|bedrag|kost\w*|bijdrage|budget|vergoed\w*|lening|lenen|prijs)\b"
         r"|\b(euro|geld|bedrag|kost\w*|bijdrage|budget|prijs)\b.{0,40}\b(hoeveel|hoe hoog)\b"
         r"|\bwat kost\b|\bhoe duur\b|€"
@@ -55,7 +58,7 @@ ASKS = {
         r"\b(wanneer|hoe lang|hoelang|tot wanneer|vanaf wanneer|sinds wanneer|welke datum"
         r"|in welk jaar|welk jaar|welke termijn|looptijd|termijn)\b"
     ),
-    "aantal": re.compile(r"\bhoeveel\b"),
+    "aantal": re.compile(r"\b(hoeveel|aantal|maxim\w*|minim\w*)\b"),
 }
 PRESENT = {
     "bedrag": (AMOUNT,),
@@ -113,6 +116,8 @@ def asked_details(question: str) -> set[str]:
 
 def has_detail(kind: str, text: str) -> bool:
     folded = fold(text)
+    if kind == "aantal" and STRESSED_ONE.search(text):
+        return True
     return any(pattern.search(folded) for pattern in PRESENT[kind])
 
 
