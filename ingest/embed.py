@@ -1,15 +1,15 @@
-"""Embed chunks and answer units, reusing vectors the current build holds for identical ones."""
+"""Embed chunks and answer units; a text embedded before by the same model is reused."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.domain import Chunk, Unit
 from assistant.embedder import Embedder
+from ingest.vector_cache import VectorCache, content_key
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,8 @@ def embedding_text(chunk: Chunk) -> str:
     return f"{chunk.section}\n{chunk.search_text}" if chunk.section else chunk.search_text
 
 
-def reusable_vectors(collection: Any, chunk_ids: list[str]) -> dict[str, np.ndarray]:
-    """Vectors of chunks the previous build already embedded (same content, chunker, model)."""
+def stored_vectors(collection: Any, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+    """The vectors a build stored for its chunks, read back from its collection."""
     if collection is None or not chunk_ids:
         return {}
     found: dict[str, np.ndarray] = {}
@@ -32,51 +32,36 @@ def reusable_vectors(collection: Any, chunk_ids: list[str]) -> dict[str, np.ndar
     return found
 
 
-def embed_chunks(
-    chunks: list[Chunk], embedder: Embedder, previous: dict[str, np.ndarray], show_progress: bool
+def embed_cached(
+    texts: list[str], embedder: Embedder, cache: VectorCache, build: str, show_progress: bool
 ) -> tuple[np.ndarray, int]:
-    """All vectors in chunk order, and how many had to be computed."""
-    missing = [chunk for chunk in chunks if chunk.chunk_id not in previous]
-    computed: dict[str, np.ndarray] = {}
+    """Vectors for `texts` in order, and how many had to be computed: a text the cache holds
+    for this model is reused, identical texts are embedded once, and every entry is marked
+    as used by `build`."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
+    keys = [content_key(embedder.model_key, text) for text in texts]
+    found = cache.get_many(keys)
+    missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
     if missing:
-        log.info("embedding %d chunks (%d reused)", len(missing), len(chunks) - len(missing))
-        vectors = embedder.embed_documents([embedding_text(c) for c in missing], show_progress)
-        computed = {chunk.chunk_id: vectors[i] for i, chunk in enumerate(missing)}
-    ordered = [previous.get(c.chunk_id, computed.get(c.chunk_id)) for c in chunks]
-    return np.stack([v for v in ordered if v is not None]), len(missing)
+        log.info("embedding %d texts (%d reused)", len(missing), len(set(keys)) - len(missing))
+        vectors = embedder.embed_documents(list(missing.values()), show_progress)
+        computed = dict(zip(missing, vectors, strict=True))
+        cache.put_many(computed.items(), build)
+        found.update(computed)
+    cache.mark(found, build)
+    return np.stack([found[key] for key in keys]).astype(np.float32), len(missing)
 
 
-def reusable_unit_vectors(build_dir: Path | None) -> dict[str, np.ndarray]:
-    """Unit vectors of a previous build (same text, section, units version and model)."""
-    if build_dir is None or not (build_dir / "unit_vectors.npy").is_file():
-        return {}
-    import json
-
-    ids = [
-        json.loads(line)["unit_id"]
-        for line in (build_dir / "units.jsonl").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    vectors = np.load(build_dir / "unit_vectors.npy")
-    if len(ids) != len(vectors):
-        return {}
-    return dict(zip(ids, vectors, strict=True))
+def embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, cache: VectorCache, build: str, show_progress: bool
+) -> tuple[np.ndarray, int]:
+    return embed_cached([embedding_text(c) for c in chunks], embedder, cache, build,
+                        show_progress)
 
 
 def embed_units(
-    units: list[tuple[Unit, str]],
-    embedder: Embedder,
-    previous: dict[str, np.ndarray],
+    units: list[tuple[Unit, str]], embedder: Embedder, cache: VectorCache, build: str,
     show_progress: bool,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for (unit, embedding text) pairs in order, and how many had to be computed."""
-    missing = [(unit, text) for unit, text in units if unit.unit_id not in previous]
-    computed: dict[str, np.ndarray] = {}
-    if missing:
-        log.info("embedding %d units (%d reused)", len(missing), len(units) - len(missing))
-        vectors = embedder.embed_documents([text for _, text in missing], show_progress)
-        computed = {unit.unit_id: vectors[i] for i, (unit, _) in enumerate(missing)}
-    if not units:
-        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
-    ordered = [previous.get(u.unit_id, computed.get(u.unit_id)) for u, _ in units]
-    return np.stack([v for v in ordered if v is not None]).astype(np.float32), len(missing)
+    return embed_cached([text for _, text in units], embedder, cache, build, show_progress)

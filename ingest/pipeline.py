@@ -19,13 +19,13 @@ from assistant.domain import Chunk, Document, Unit
 from assistant.embedder import Embedder, get_embedder
 from assistant.language.abbreviations import find_abbreviations
 from assistant.language.tokens import Analyzer
-from assistant.store import builds_dir, read_manifest, read_pointer
-from assistant.vectorstore import chroma_client, collection_name
+from assistant.store import read_manifest, read_pointer
 from ingest.chunk import TABLE_FACTOR, ChunkSettings, chunk_document
-from ingest.embed import embed_chunks, embed_units, reusable_unit_vectors, reusable_vectors
+from ingest.embed import embed_chunks, embed_units
 from ingest.index import discard_build, garbage_collect, switch_to, verify_build, write_build
 from ingest.load import load_paths
 from ingest.units import UNITS_VERSION, build_units
+from ingest.vector_cache import VectorCache, vector_cache_path
 
 ANALYSIS_VERSION = "wordfreq-compounds-v1"
 
@@ -188,24 +188,12 @@ def _ingest(
     ):
         report.status, report.build_id, report.reused = "unchanged", current_id, len(chunks)
         return
-    previous_collection = None
-    if current_id and manifest and manifest.get("embedding_model") == model_key:
-        try:
-            previous_collection = chroma_client(settings).get_collection(
-                collection_name(current_id)
-            )
-        except Exception:  # a missing old collection only means nothing can be reused
-            previous_collection = None
-    previous = reusable_vectors(previous_collection, [c.chunk_id for c in chunks])
-    vectors, embedded = embed_chunks(chunks, embedder, previous, show_progress)
-    units = _units(loaded.documents, chunks, model_key)
-    previous_units = reusable_unit_vectors(
-        builds_dir(settings) / current_id if previous_collection is not None and current_id
-        else None
-    )
-    unit_vectors, units_embedded = embed_units(units, embedder, previous_units, show_progress)
-    analyzer = Analyzer(find_abbreviations(d.text for d in loaded.documents))
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
+    cache = VectorCache(vector_cache_path(settings))
+    vectors, embedded = embed_chunks(chunks, embedder, cache, build_id, show_progress)
+    units = _units(loaded.documents, chunks, model_key)
+    unit_vectors, units_embedded = embed_units(units, embedder, cache, build_id, show_progress)
+    analyzer = Analyzer(find_abbreviations(d.text for d in loaded.documents))
     try:
         write_build(
             settings,
@@ -227,7 +215,9 @@ def _ingest(
             f"nieuwe index niet geldig ({exc}); de bestaande index blijft actief"
         ) from exc
     previous_id = switch_to(settings, build_id)
-    garbage_collect(settings, {build_id} | ({previous_id} if previous_id else set()))
+    kept = {build_id} | ({previous_id} if previous_id else set())
+    garbage_collect(settings, kept)
+    cache.prune(kept)
     report.status, report.build_id = "built", build_id
     report.embedded, report.reused = embedded, len(chunks) - embedded
     report.units, report.units_embedded = len(units), units_embedded

@@ -211,6 +211,24 @@ def test_documents_batched_by_length_keep_their_order(export_dir: Path) -> None:
     assert embedder.embed_documents([]).shape == (0, TOY_DIM)
 
 
+def test_batches_hold_at_most_the_token_budget(export_dir: Path) -> None:
+    """Long texts go a few at a time, short ones many at a time; the vectors are the same."""
+    texts = ["een lening voor ouderen en de gemeente", "wonen en zorg", "zorg", "huur",
+             "de woning aanpassen", "ouderen", "wonen"]
+    embedder = toy_embedder(export_dir, batch_size=16, token_budget=12)
+    padded: list[int] = []
+    forward = embedder._forward
+
+    def counting(batch: list[str]) -> np.ndarray:
+        padded.append(len(batch) * max(embedder.token_counts(batch)))
+        return forward(batch)
+
+    embedder._forward = counting  # type: ignore[method-assign]
+    vectors = embedder.embed_documents(texts)
+    assert len(padded) > 1 and max(padded) <= 12
+    assert np.allclose(vectors, toy_embedder(export_dir).embed_documents(texts), atol=1e-6)
+
+
 def test_matryoshka_truncation_then_unit_length(export_dir: Path) -> None:
     embedder = toy_embedder(export_dir, dimension=3, runtime="onnx-int8")
     vector = embedder.embed_query("wonen")
