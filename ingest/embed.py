@@ -42,14 +42,14 @@ def embed_cached(
         return np.zeros((0, embedder.dimension), dtype=np.float32), 0
     keys = [content_key(embedder.model_key, text) for text in texts]
     found = cache.get_many(keys)
+    cache.mark(found, build)  # new entries are written with `build` already
     missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
     if missing:
-        log.info("embedding %d texts (%d reused)", len(missing), len(set(keys)) - len(missing))
+        log.info("embedding %d texts (%d reused)", len(missing), len(found))
         vectors = embedder.embed_documents(list(missing.values()), show_progress)
         computed = dict(zip(missing, vectors, strict=True))
         cache.put_many(computed.items(), build)
         found.update(computed)
-    cache.mark(found, build)
     return np.stack([found[key] for key in keys]).astype(np.float32), len(missing)
 
 
