@@ -25,6 +25,17 @@ class Document:
         data.pop("text")
         return data
 
+    @property
+    def context(self) -> str:
+        """What every passage of the document is about: its title, and its publisher where
+        the title does not name it. A municipal page's details ("€ 21,80 per maand") rarely
+        repeat the municipality or scheme a question names; the context carries them."""
+        title = self.title.strip()
+        publisher = self.publisher.strip()
+        if publisher and publisher.casefold() not in title.casefold():
+            return f"{title} ({publisher})" if title else publisher
+        return title
+
 
 @dataclass(frozen=True)
 class Chunk:

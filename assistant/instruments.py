@@ -2,8 +2,9 @@
 
 By meaning and evidence, not by cue words: each instrument's name, purpose and source
 passages are embedded once, and a calibrated model (`python -m evals.train`) weighs the
-question's similarity to them, whether the question names the instrument, and whether the
-retrieved passages or the chosen answer units are the instrument's own sources. Then
+question's similarity to them, whether the question names the instrument, whether the
+retrieved passages or the chosen answer units are the instrument's own sources, and whether
+passages of documents the catalogue does not cite (pages added later) name it. Then
 eligibility: when the question states a situation the catalogue's conditions exclude (a
 huurwoning for the Verzilverlening, fewer than 5 units, more than 80 hours), the instrument
 is shown as not fitting, with the reason and, where the catalogue names one, an alternative.
@@ -11,9 +12,11 @@ is shown as not fitting, with the reason and, where the catalogue names one, an 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,8 @@ from assistant.learned import LogisticModel
 from assistant.rules.catalogue import Catalogue, Eligibility, Facts, Instrument
 from assistant.rules.sources import Source
 
-INSTRUMENT_FEATURES = ("similarity", "similarity_gap", "named", "evidence", "evidence_unit")
+INSTRUMENT_FEATURES = ("similarity", "similarity_gap", "named", "evidence", "evidence_unit",
+                       "mentioned", "mentioned_unit")
 DEFAULT_INSTRUMENT_MODEL = LogisticModel.manual(
     {"similarity": 6.0, "similarity_gap": 6.0, "named": 4.0, "evidence": 2.5,
      "evidence_unit": 1.5},
@@ -67,6 +71,21 @@ def names_in(question: str, instrument: Instrument) -> bool:
     return False
 
 
+def mentions(text: str, instrument: Instrument) -> bool:
+    """Whether a passage names the instrument. Documents are spelled right, so a whole-word
+    match of one of its names is enough; the organisation that provides it (SVn, the
+    Taskforce) is left out, because it is named for much else."""
+    provider = fold(str(instrument.spec.conditions.get("provider", "")))
+    names = tuple(n for n in instrument.spec.names if fold(n) != provider)
+    return bool(names) and _name_pattern(names).search(fold(text)) is not None
+
+
+@lru_cache(maxsize=64)
+def _name_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    folded = sorted((fold(n) for n in names), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in folded) + r")(?:en|s)?\b")
+
+
 def _overlaps(source: Source, doc_id: str, start: int, end: int) -> bool:
     return source.doc_id == doc_id and source.start < end and start < source.end
 
@@ -98,6 +117,9 @@ class InstrumentMatcher:
         rows = []
         for instrument, similarity in zip(self.catalogue.instruments, similarities, strict=True):
             sources = [s for s in instrument.sources if s is not None]
+            # a page the catalogue does not cite for this instrument (a municipality's own
+            # Blijverslening page, added later) is evidence when it names the instrument
+            cited = {s.doc_id for s in sources}
             rank = next(
                 (r for r, p in enumerate(passages)
                  if any(_overlaps(s, p.chunk.doc_id, p.chunk.start, p.chunk.end)
@@ -111,6 +133,11 @@ class InstrumentMatcher:
                 "evidence": 0.0 if rank is None else 1.0 / (1.0 + rank),
                 "evidence_unit": float(any(_overlaps(s, u.doc_id, u.start, u.end)
                                            for s in sources for u in units)),
+                "mentioned": next((1.0 / (1.0 + r) for r, p in enumerate(passages)
+                                   if p.chunk.doc_id not in cited
+                                   and mentions(p.chunk.quote, instrument)), 0.0),
+                "mentioned_unit": float(any(u.doc_id not in cited and mentions(u.text, instrument)
+                                            for u in units)),
             })
         return rows
 

@@ -35,7 +35,7 @@ TOP_K = 5
 def corpus_texts(settings: Settings) -> list[str]:
     """The chunk texts exactly as the ingest hands them to the model (fake-embedded index)."""
     from assistant.store import IndexProvider
-    from ingest.embed import embedding_text
+    from ingest.embed import passage_text
     from ingest.pipeline import run_ingest
 
     with tempfile.TemporaryDirectory(prefix="equivalence-") as tmp:
@@ -45,8 +45,9 @@ def corpus_texts(settings: Settings) -> list[str]:
         report = run_ingest(fake, embedder=embedder)
         if report.status != "built":
             raise RuntimeError(f"ingest for the chunk texts: {report.status}: {report.error}")
-        chunks = IndexProvider(fake, embedder.model_key).current().chunks
-        return [embedding_text(chunk) for chunk in chunks]
+        handle = IndexProvider(fake, embedder.model_key).current()
+        return [passage_text(chunk, handle.documents[chunk.doc_id].context)
+                for chunk in handle.chunks]
 
 
 def tune_questions() -> list[str]:

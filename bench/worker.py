@@ -54,7 +54,7 @@ def ingest_task(config: dict[str, Any]) -> dict[str, Any]:
     unchanged re-ingest; the index stays for the serving phase of that runtime."""
     from assistant.embedder import get_embedder
     from assistant.store import IndexProvider
-    from ingest.embed import embedding_text, stored_vectors
+    from ingest.embed import passage_text, stored_vectors
     from ingest.pipeline import run_ingest
 
     settings = _settings(config)
@@ -74,7 +74,8 @@ def ingest_task(config: dict[str, Any]) -> dict[str, Any]:
     vectors = stored_vectors(handle.collection, [c.chunk_id for c in handle.chunks])
     texts_path, vectors_path = source_files(Path(config["export_dir"]), settings.embedding_runtime)
     texts_path.write_text(
-        json.dumps([embedding_text(c) for c in handle.chunks], ensure_ascii=False), "utf-8")
+        json.dumps([passage_text(c, handle.documents[c.doc_id].context) for c in handle.chunks],
+                   ensure_ascii=False), "utf-8")
     np.save(vectors_path, np.stack([vectors[c.chunk_id] for c in handle.chunks]))
     return {
         "runtime": settings.embedding_runtime,

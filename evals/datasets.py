@@ -36,10 +36,11 @@ THEMES = _schema_enum("triage.schema.json", "themes", "items")
 FASES = _schema_enum("triage.schema.json", "fase")
 
 SPLITS = ("tune", "holdout")
-NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "all")
+NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "pages", "all")
 SEALED_SETS = ("holdout", "generalisation")
 CORPUS_INDEX = "corpus"
 GENERALISATION_INDEX = "corpus+generalisation"
+PAGES_INDEX = "corpus+pages"
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,9 @@ def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
         return [load_files(name, set_files(name, layout), layout)]
     if name == "generalisation":
         return [load_files(name, set_files(name, layout), layout, GENERALISATION_INDEX)]
+    if name == "pages":
+        return [load_files(name, sorted(layout.tune_documents_dir.glob("questions*.jsonl")),
+                           layout, PAGES_INDEX)]
     path = Path(name)
     if not path.is_file():
         raise FileNotFoundError(f"no set or file named {name!r} (sets: {', '.join(NAMED_SETS)})")

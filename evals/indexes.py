@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from evals.datasets import CORPUS_INDEX, GENERALISATION_INDEX
+from evals.datasets import CORPUS_INDEX, GENERALISATION_INDEX, PAGES_INDEX
 from evals.documents import (
     Layout,
     SourceDocument,
@@ -27,6 +27,7 @@ from evals.documents import (
     generalisation_documents,
     stage_corpus,
     staged_digest,
+    tune_documents,
 )
 
 log = logging.getLogger("evals")
@@ -74,6 +75,9 @@ def prepare_index(index: str, layout: Layout, root: Path) -> tuple[Any, dict[str
     elif index == GENERALISATION_INDEX:
         folder = root / f"generalisation-{staged_digest(layout, model_key)}"
         corpus_dir = stage_corpus(layout, folder / "corpus")
+    elif index == PAGES_INDEX:
+        folder = root / f"pages-{staged_digest(layout, model_key, 'tune')}"
+        corpus_dir = stage_corpus(layout, folder / "corpus", "tune")
     else:
         raise ValueError(f"unknown index {index!r}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,6 +123,8 @@ class DefaultApps:
         documents = corpus_documents(self.layout)
         if index == GENERALISATION_INDEX:
             documents += generalisation_documents(self.layout)
+        if index == PAGES_INDEX:
+            documents += tune_documents(self.layout)
         return documents
 
     def app(self, config: str, index: str, generator: str = "extractive") -> FastAPI:
@@ -151,6 +157,9 @@ class DefaultApps:
             # quality is scored, not service under load: a busy shared machine must not turn
             # a slow first answer into a 504 (latency is reported apart)
             "request_timeout_s": max(float(base.request_timeout_s), self.request_timeout_s),
+            # one in-process client asks hundreds of questions: the per-client limit would
+            # only make the run wait (the limiter has its own tests and `make stress`)
+            "rate_limit": "off",
         })
         return create_app(settings)
 

@@ -64,24 +64,32 @@ class Sample:
     unit_labels: list[int]
     instrument_rows: list[dict[str, float]]
     instrument_labels: list[int]
-    # the tune set's instrument labels were written against the catalogue; the training pages'
-    # questions teach answering and refusing on a new page and leave instruments mostly
-    # unlabelled, so they would teach false negatives
+    # whether the question's instrument labels were written against the catalogue (unlabelled
+    # ones would teach false negatives)
     labels_instruments: bool
 
 
+CATALOGUE_LABELLED = "questions-catalogue"
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+
+
 def tune_questions(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
-    rows = []
-    for path in sorted(directory.glob("questions*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-    return rows
+    return [row for path in sorted(directory.glob("questions*.jsonl")) for row in _read(path)]
 
 
 def training_questions(layout: Layout) -> list[tuple[dict[str, Any], bool]]:
     """The tune questions and those about the training-only pages (which the index then also
-    holds), each with whether its instrument labels count."""
+    holds), each with whether its instrument labels count: the tune set's were written
+    against the catalogue, and so were the pages' `questions-catalogue*.jsonl` (pages that
+    name the catalogue's instruments); the pages' other questions leave instruments
+    unlabelled."""
+    pages = sorted(layout.tune_documents_dir.glob("questions*.jsonl"))
     return [*((item, True) for item in tune_questions()),
-            *((item, False) for item in tune_questions(layout.tune_documents_dir))]
+            *((item, path.name.startswith(CATALOGUE_LABELLED))
+              for path in pages for item in _read(path))]
 
 
 def _request(item: dict[str, Any]) -> AskRequest:

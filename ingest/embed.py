@@ -14,9 +14,10 @@ from ingest.vector_cache import VectorCache, content_key
 log = logging.getLogger(__name__)
 
 
-def embedding_text(chunk: Chunk) -> str:
-    """What the model sees: the section path gives a short passage its context."""
-    return f"{chunk.section}\n{chunk.search_text}" if chunk.section else chunk.search_text
+def passage_text(chunk: Chunk, context: str = "") -> str:
+    """What both searches index (the model embeds it, BM25 counts its words): the
+    document's context and the section path tell a short passage what it is about."""
+    return "\n".join(part for part in (context, chunk.section, chunk.search_text) if part)
 
 
 def stored_vectors(collection: Any, chunk_ids: list[str]) -> dict[str, np.ndarray]:
@@ -54,10 +55,11 @@ def embed_cached(
 
 
 def embed_chunks(
-    chunks: list[Chunk], embedder: Embedder, cache: VectorCache, build: str, show_progress: bool
+    chunks: list[Chunk], contexts: dict[str, str], embedder: Embedder, cache: VectorCache,
+    build: str, show_progress: bool,
 ) -> tuple[np.ndarray, int]:
-    return embed_cached([embedding_text(c) for c in chunks], embedder, cache, build,
-                        show_progress)
+    texts = [passage_text(c, contexts.get(c.doc_id, "")) for c in chunks]
+    return embed_cached(texts, embedder, cache, build, show_progress)
 
 
 def embed_units(

@@ -23,6 +23,7 @@ from assistant.retrieval.lexical import BM25Index
 from assistant.store import builds_dir, read_pointer, write_pointer
 from assistant.vectorstore import chroma_client, collection_name
 from ingest.chunk import CHUNKER_VERSION
+from ingest.embed import passage_text
 from ingest.units import UNITS_VERSION
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ def write_build(
     _write_jsonl(staging / "documents.jsonl", (_document_row(d) for d in documents))
     _write_jsonl(staging / "units.jsonl", (u.to_dict() for u in units))
     np.save(staging / "unit_vectors.npy", unit_vectors.astype(np.float32))
-    BM25Index.build([c.search_text for c in chunks], analyzer).save(staging / "bm25")
+    contexts = {d.doc_id: d.context for d in documents}
+    BM25Index.build([passage_text(c, contexts.get(c.doc_id, "")) for c in chunks],
+                    analyzer).save(staging / "bm25")
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     staging.rename(builds_dir(settings) / build_id)
     return manifest

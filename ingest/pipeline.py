@@ -27,7 +27,7 @@ from ingest.load import load_paths
 from ingest.units import UNITS_VERSION, build_units
 from ingest.vector_cache import VectorCache, vector_cache_path
 
-ANALYSIS_VERSION = "wordfreq-compounds-v1"
+ANALYSIS_VERSION = "wordfreq-compounds-v1+document-context"
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "last-ingest.json"
@@ -190,7 +190,9 @@ def _ingest(
         return
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
     cache = VectorCache(vector_cache_path(settings))
-    vectors, embedded = embed_chunks(chunks, embedder, cache, build_id, show_progress)
+    contexts = {d.doc_id: d.context for d in loaded.documents}
+    vectors, embedded = embed_chunks(chunks, contexts, embedder, cache, build_id,
+                                     show_progress)
     units = _units(loaded.documents, chunks, model_key)
     unit_vectors, units_embedded = embed_units(units, embedder, cache, build_id, show_progress)
     analyzer = Analyzer(find_abbreviations(d.text for d in loaded.documents))

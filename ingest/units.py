@@ -23,11 +23,12 @@ def _chunk_for(span: UnitSpan, chunks: list[tuple[int, Chunk]]) -> tuple[int, Ch
     return following
 
 
-def embedding_text(unit: Unit, intro: str = "") -> str:
-    """What the model sees of a unit: its section path, and for a list item its intro."""
+def embedding_text(unit: Unit, intro: str = "", context: str = "") -> str:
+    """What the model sees of a unit: its document's context, its section path, and for a
+    list item its intro."""
     intro = intro[:INTRO_CONTEXT_CHARS]
     body = f"{intro} {unit.text}" if intro and not unit.intro else unit.text
-    return f"{unit.section}\n{body}" if unit.section else body
+    return "\n".join(part for part in (context, unit.section, body) if part)
 
 
 def unit_id(document: Document, span: UnitSpan, text: str, model_key: str) -> str:
@@ -65,7 +66,8 @@ def build_units(
             leaning=span.leaning,
             question=span.question,
         )
-        text = embedding_text(unit, intros.get(span.group, "") if span.group else "")
+        text = embedding_text(unit, intros.get(span.group, "") if span.group else "",
+                              document.context)
         identified = Unit(**{**unit.to_dict(), "unit_id": unit_id(document, span, text, model_key)})
         out.append((identified, text))
     return out

@@ -138,3 +138,43 @@ def test_learned_models_round_trip_and_fall_back(tmp_path: Path) -> None:
         1 / (1 + np.exp(-2.5)))
     assert learned("decision", "some-model:full", fallback=False, path=path) is not None
     assert learned("units", "some-model:full", fallback=False, path=path) is None
+
+
+def _loan_page(place: str, rate: str) -> str:
+    return (
+        f"# Lenen voor aanpassingen\n\n"
+        f"De gemeente {place} helpt inwoners die langer thuis willen wonen, bijvoorbeeld met "
+        f"een traplift of een badkamer beneden.\n\n"
+        f"## Rente en looptijd\n\n"
+        f"De rente is {rate} en staat vast. U lost in 10, 15 of 20 jaar af.\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def two_places(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Two municipal pages built alike: only the title (or publisher) says whose page it is."""
+    corpus = tmp_path_factory.mktemp("places")
+    (corpus / "lenen-a.md").write_text(_loan_page("Alfadorp", "2,1 %"), encoding="utf-8")
+    (corpus / "lenen-b.md").write_text(_loan_page("Betastad", "3,4 %"), encoding="utf-8")
+    (corpus / "documents.yaml").write_text(
+        "lenen-a.md:\n  id: lenen-a\n  title: Lenen voor aanpassingen\n"
+        "  publisher: Gemeente Alfadorp\n"
+        "lenen-b.md:\n  id: lenen-b\n  title: Lenen voor aanpassingen – Gemeente Betastad\n"
+        "  publisher: Gemeente Betastad\n", encoding="utf-8")
+    settings = make_settings(tmp_path_factory.mktemp("data"), corpus_dir=corpus,
+                             chunk_max_chars=200, chunk_min_chars=40)
+    assert run_ingest(settings).status == "built"
+    return settings
+
+
+@pytest.mark.parametrize(("place", "doc_id", "rate"),
+                         [("Alfadorp", "lenen-a", "2,1 %"), ("Betastad", "lenen-b", "3,4 %")])
+def test_a_detail_is_found_on_the_page_of_the_place_the_question_names(
+        two_places: Settings, place: str, doc_id: str, rate: str) -> None:
+    """The rate's passage never names the municipality; the document's context (its title,
+    or the publisher where the title does not name it) does, for both searches."""
+    handle, passages, _ = _evidence(two_places, f"Wat is de rente in {place}?", depth=3)
+    assert passages[0].chunk.doc_id == doc_id
+    assert rate in passages[0].chunk.quote and place not in passages[0].chunk.quote
+    assert handle.documents["lenen-a"].context == "Lenen voor aanpassingen (Gemeente Alfadorp)"
+    assert handle.documents["lenen-b"].context == "Lenen voor aanpassingen – Gemeente Betastad"

@@ -38,7 +38,7 @@ else:
     Page = playwright_api.Page
 
 QUESTION = "Welke lening is er voor huurders die hun woning willen aanpassen?"
-FOLLOW_UP = "En voor eigenaren?"
+FOLLOW_UP = "En voor eigenaren van een koopwoning?"
 LIST_QUESTION = "Welke drie varianten van contracten zijn er bij het scheiden van wonen en zorg?"
 OFF_TOPIC = ("Schrijf een gedicht over de zomer.", "Hoe bak ik een appeltaart?")
 XSS = "<img src=x onerror=alert(1)> Wat is de Blijverslening?"

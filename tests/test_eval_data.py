@@ -17,6 +17,7 @@ from evals.datasets import (
     INSTRUMENTS,
     KINDS,
     ORIGINS,
+    PAGES_INDEX,
     STYLES,
     load_questions,
     resolve_set,
@@ -68,6 +69,13 @@ def test_named_sets_resolve_to_their_files(layout: Layout) -> None:
     assert suite.index == GENERALISATION_INDEX and suite.sealed
     assert [q.id for q in suite.questions] == ["g1", "g2"] and suite.triage[0].id == "tg1"
     assert suite.questions[0].style == ("new-document", "typos")
+
+
+def test_pages_are_the_training_pages_questions_on_their_own_index(layout: Layout) -> None:
+    [pages] = resolve_set("pages", layout)
+    assert [q.id for q in pages.questions] == ["d1", "d2"]
+    assert pages.index == PAGES_INDEX and not pages.sealed
+    assert "pages" not in [s.name for s in resolve_set("all", layout)]
 
 
 def test_dev_is_the_shared_items_of_tune_and_holdout(layout: Layout) -> None:
@@ -283,16 +291,19 @@ def test_committed_gold_data_is_valid() -> None:
 
 
 def test_committed_tune_documents_and_their_questions() -> None:
-    """The training-only pages keep their ids (metadata for three, file name for two), and
+    """The training-only pages keep their ids (metadata for four, file name for three), and
     every answerable question about them names one of them as its first gold document."""
     layout = Layout()
     pages = {d.doc_id for d in tune_documents(layout)}
     assert pages == {"wmo-woningaanpassing-oosterwaarde", "mantelzorgwoning-brakelveen",
                      "doorstroomregeling-senioren-lindenhof", "subsidie-samen-wonen-in-de-kern",
-                     "nieuws-tussenvoorziening-dijkmark"}
-    path = layout.tune_documents_dir / "questions.jsonl"
-    result = validate_paths([path], layout)
+                     "nieuws-tussenvoorziening-dijkmark", "lenen-woningaanpassing-rivierenmeer",
+                     "nieuwsbrief-woonzorgnetwerk-oostvliet"}
+    paths = sorted(layout.tune_documents_dir.glob("questions*.jsonl"))
+    assert [p.name for p in paths] == ["questions-catalogue.jsonl", "questions.jsonl"]
+    result = validate_paths(paths, layout)
     assert result.problems == [], "\n".join(result.problems)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for path in paths
+            for line in path.read_text(encoding="utf-8").splitlines()]
     assert all(r["gold_docs"][0] in pages for r in rows if r["answerable"])
     assert {r["origin"] for r in rows} == {"own"}

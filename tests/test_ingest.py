@@ -14,7 +14,7 @@ import pytest
 from assistant.config import Settings
 from assistant.embedder import HashingEmbedder
 from assistant.store import IndexModelMismatch, IndexProvider, load_build, read_pointer
-from ingest.embed import embedding_text, stored_vectors
+from ingest.embed import passage_text, stored_vectors
 from ingest.pipeline import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, run_ingest
 from ingest.vector_cache import VectorCache, vector_cache_path
 from tests.conftest import ROOT, make_settings
@@ -93,7 +93,8 @@ def test_edit_at_the_top_reembeds_only_what_changed(settings: Settings, corpus_c
     fresh = HashingEmbedder(256)
     stored = stored_vectors(handle.collection, [c.chunk_id for c in handle.chunks])
     for chunk in handle.chunks:
-        expected = fresh.embed_documents([embedding_text(chunk)])[0]
+        expected = fresh.embed_documents(
+            [passage_text(chunk, handle.documents[chunk.doc_id].context)])[0]
         assert np.allclose(stored[chunk.chunk_id], expected, atol=1e-6)
 
 

@@ -16,6 +16,7 @@ from assistant.instruments import (
     catalogue_entry,
     format_catalogue,
     judge,
+    mentions,
     names_in,
     to_api,
 )
@@ -129,6 +130,24 @@ def test_names_allow_a_typo_but_not_a_fragment(catalogue: Catalogue) -> None:
     assert names_in("kan het OWZ helpen?", owz)
     assert not names_in("wat is een lening?", verzilver)
     assert not names_in("wie betaalt de owzx?", owz)
+
+
+def test_a_page_added_later_counts_as_evidence_when_it_names_the_instrument(
+        catalogue: Catalogue) -> None:
+    blijver = catalogue.get("blijverslening")
+    owz = catalogue.get("ondersteuningsteam-wonen-en-zorg")
+    assert blijver is not None and owz is not None
+    assert mentions("De gemeente verstrekt Blijversleningen tot € 25.000.", blijver)
+    assert mentions("Het Ondersteuningsteam Wonen en Zorg (OWZ) komt langs.", owz)
+    assert mentions("Vraag het OWZ.", owz)
+    assert not mentions("Een lening om te blijven wonen.", blijver)
+    assert not mentions("Wie betaalt de owzx?", owz)
+    verzilver = catalogue.get("verzilverlening")
+    assert verzilver is not None
+    # the provider runs other loans too: naming it is no evidence for this one
+    assert not mentions("Het Stimuleringsfonds Volkshuisvesting voert beide leningen uit.",
+                        verzilver)
+    assert mentions("De Verzilverlening is voor eigenaar-bewoners.", verzilver)
 
 
 def test_a_tenant_gets_the_blijverslening_instead(catalogue: Catalogue) -> None:

@@ -1,16 +1,23 @@
 """The training step's cross-validation: folds by document, the feature set chosen out of fold,
-and thresholds that keep the false-refusal ceiling. Synthetic rows, no model."""
+thresholds that keep the false-refusal ceiling, and which questions teach instruments.
+Synthetic rows, no model."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
+from evals.documents import Layout
 from evals.train import (
     FALSE_REFUSAL_CEILING,
     Sample,
     choose_threshold,
     decision_model,
     document_groups,
+    training_questions,
+    tune_questions,
 )
 
 
@@ -49,3 +56,18 @@ def test_decision_keeps_a_feature_only_when_it_refuses_more_out_of_fold() -> Non
     assert useful.features == ("evidence",)
     assert useful.info["oof_refusal_rate"] > 0.3
     assert useful.info["oof_false_refusal_rate"] <= FALSE_REFUSAL_CEILING
+
+
+def test_instrument_labels_count_only_where_written_against_the_catalogue(
+        tmp_path: Path) -> None:
+    pages = tmp_path / "tune-documents"
+    pages.mkdir()
+    row = {"question": "q", "answerable": True, "expected_instruments": []}
+    (pages / "questions.jsonl").write_text(json.dumps({**row, "id": "p1"}) + "\n", "utf-8")
+    (pages / "questions-catalogue.jsonl").write_text(json.dumps({**row, "id": "c1"}) + "\n",
+                                                     "utf-8")
+    labelled = {item.get("id"): flag for item, flag in
+                training_questions(Layout(tune_documents_dir=pages))}
+    assert labelled["p1"] is False and labelled["c1"] is True
+    tune_ids = {item["id"] for item in tune_questions()}
+    assert tune_ids and all(labelled[i] for i in tune_ids)

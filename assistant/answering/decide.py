@@ -19,7 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from assistant.answering.question import covered_weight
-from assistant.answering.select import Evidence, unit_terms
+from assistant.answering.select import Evidence, context_terms, unit_terms
 from assistant.language.numbers import has_detail
 from assistant.language.tokens import word_zipf
 from assistant.learned import LogisticModel
@@ -103,7 +103,8 @@ def _chunk_terms(handle: IndexHandle, position: int) -> frozenset[str]:
     cache = handle.cache.setdefault("chunk_terms", {})
     if position not in cache:
         chunk = handle.chunks[position]
-        cache[position] = frozenset(handle.analyzer.analyze(f"{chunk.section} {chunk.search_text}"))
+        cache[position] = frozenset(handle.analyzer.analyze(
+            f"{chunk.section} {chunk.search_text}")) | context_terms(handle, chunk.doc_id)
     terms: frozenset[str] = cache[position]
     return terms
 
@@ -116,7 +117,7 @@ def features(
     relevances = sorted((c.relevance for c in candidates), reverse=True)
     chosen_terms: set[str] = set()
     for c in evidence.chosen:
-        chosen_terms |= unit_terms(handle, c.index)
+        chosen_terms |= unit_terms(handle, c.index) | context_terms(handle, c.unit.doc_id)
     top = evidence.passages[0] if evidence.passages else None
     top_position = handle.positions.get(top.chunk.chunk_id) if top else None
     rare, common = unknown_words(handle, view.tokens)

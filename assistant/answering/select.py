@@ -80,11 +80,16 @@ def unit_terms(handle: IndexHandle, index: int) -> frozenset[str]:
     return terms
 
 
-def _section_terms(handle: IndexHandle, section: str) -> frozenset[str]:
-    cache = handle.cache.setdefault("section_terms", {})
-    if section not in cache:
-        cache[section] = frozenset(handle.analyzer.analyze(section))
-    terms: frozenset[str] = cache[section]
+def context_terms(handle: IndexHandle, doc_id: str, section: str = "") -> frozenset[str]:
+    """Terms of what a unit is about without saying it: its document's context (title,
+    publisher) and its section path."""
+    cache = handle.cache.setdefault("context_terms", {})
+    key = (doc_id, section)
+    if key not in cache:
+        document = handle.documents.get(doc_id)
+        context = document.context if document else ""
+        cache[key] = frozenset(handle.analyzer.analyze(f"{context}\n{section}"))
+    terms: frozenset[str] = cache[key]
     return terms
 
 
@@ -148,7 +153,8 @@ def score_candidates(
             "dense_gap": c.dense - best_dense,
             "lexical": c.lexical,
             "lexical_gap": c.lexical - best_lexical,
-            "section": covered_weight(view.weights, _section_terms(handle, unit.section))
+            "section": covered_weight(view.weights,
+                                      context_terms(handle, unit.doc_id, unit.section))
             / view.total,
             "passage_prior": 1.0 / (1.0 + c.passage),
             "passage_dense": chunk_dense.get(unit.chunk, 0.0),
