@@ -54,14 +54,6 @@ def embed_cached(
     return np.stack([found[key] for key in keys]).astype(np.float32), len(missing)
 
 
-def embed_chunks(
-    chunks: list[Chunk], contexts: dict[str, str], embedder: Embedder, cache: VectorCache,
-    build: str, show_progress: bool,
-) -> tuple[np.ndarray, int]:
-    texts = [passage_text(c, contexts.get(c.doc_id, "")) for c in chunks]
-    return embed_cached(texts, embedder, cache, build, show_progress)
-
-
 def embed_units(
     units: list[tuple[Unit, str]], embedder: Embedder, cache: VectorCache, build: str,
     show_progress: bool,

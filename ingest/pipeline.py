@@ -21,13 +21,13 @@ from assistant.language.abbreviations import find_abbreviations
 from assistant.language.tokens import Analyzer
 from assistant.store import read_manifest, read_pointer
 from ingest.chunk import TABLE_FACTOR, ChunkSettings, chunk_document
-from ingest.embed import embed_chunks, embed_units
+from ingest.embed import embed_cached, embed_units, passage_text
 from ingest.index import discard_build, garbage_collect, switch_to, verify_build, write_build
 from ingest.load import load_paths
-from ingest.units import UNITS_VERSION, build_units
+from ingest.units import build_units
 from ingest.vector_cache import VectorCache, vector_cache_path
 
-ANALYSIS_VERSION = "wordfreq-compounds-v1+document-context"
+ANALYSIS_VERSION = "wordfreq-compounds-v1"
 
 log = logging.getLogger(__name__)
 REPORT_FILE = "last-ingest.json"
@@ -100,11 +100,12 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def corpus_digest(documents: list[Document], chunks: list[Chunk]) -> str:
-    """Changes whenever any chunk, any document's metadata or the unit or analysis rules change."""
-    digest = hashlib.sha256(f"{UNITS_VERSION}\x1f{ANALYSIS_VERSION}".encode())
-    for chunk_id in sorted(c.chunk_id for c in chunks):
-        digest.update(chunk_id.encode())
+def corpus_digest(documents: list[Document], texts: list[str]) -> str:
+    """Changes whenever any text the build embeds and indexes (chunks and units with their
+    context), any document's metadata or the analysis rules change."""
+    digest = hashlib.sha256(ANALYSIS_VERSION.encode())
+    for text in sorted(texts):
+        digest.update(hashlib.sha256(text.encode()).digest())
     for document in sorted(documents, key=lambda d: d.doc_id):
         digest.update(json.dumps(document.metadata(), sort_keys=True, default=str).encode())
     return digest.hexdigest()
@@ -178,7 +179,10 @@ def _ingest(
     report.problems = source_problems(settings.corpus_dir, loaded.documents)
     if not chunks:
         raise IngestFailed("de documenten leverden geen doorzoekbare tekst op")
-    digest = corpus_digest(loaded.documents, chunks)
+    contexts = {d.doc_id: d.context for d in loaded.documents}
+    passage_texts = [passage_text(c, contexts.get(c.doc_id, "")) for c in chunks]
+    units = _units(loaded.documents, chunks, model_key)
+    digest = corpus_digest(loaded.documents, [*passage_texts, *(text for _, text in units)])
     current_id, manifest = _current_state(settings)
     if (
         manifest
@@ -190,10 +194,7 @@ def _ingest(
         return
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + digest[:8]
     cache = VectorCache(vector_cache_path(settings))
-    contexts = {d.doc_id: d.context for d in loaded.documents}
-    vectors, embedded = embed_chunks(chunks, contexts, embedder, cache, build_id,
-                                     show_progress)
-    units = _units(loaded.documents, chunks, model_key)
+    vectors, embedded = embed_cached(passage_texts, embedder, cache, build_id, show_progress)
     unit_vectors, units_embedded = embed_units(units, embedder, cache, build_id, show_progress)
     analyzer = Analyzer(find_abbreviations(d.text for d in loaded.documents))
     try:

@@ -163,7 +163,7 @@ def die(*args, **kwargs):
 
 point = sys.argv[1]
 if point == "embedding":
-    ingest.pipeline.embed_chunks = die
+    ingest.pipeline.embed_cached = die
 elif point == "vectors-written":
     ingest.index.BM25Index.build = die
 elif point == "verify":
@@ -232,3 +232,17 @@ def test_kill_9_during_ingest_leaves_a_queryable_index(
     assert recovered.returncode == 0, recovered.stderr
     final = json.loads(_run(QUERY_SCRIPT, str(data)).stdout)
     assert "fase-2-visie" not in final["docs"] and final["count"] == final["chunks"]
+
+
+def test_a_change_in_what_is_embedded_rebuilds(settings: Settings, corpus_copy: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only the documents: a new way of writing a passage's text for the searches (its
+    context, its format) is a new build, never an 'unchanged' index with old vectors."""
+    settings = settings.model_copy(update={"corpus_dir": corpus_copy})
+    assert run_ingest(settings).status == "built"
+    assert run_ingest(settings).status == "unchanged"
+    import ingest.pipeline
+
+    monkeypatch.setattr(ingest.pipeline, "passage_text",
+                        lambda chunk, context="": f"{chunk.search_text}\n{context}")
+    assert run_ingest(settings).status == "built"
