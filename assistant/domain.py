@@ -27,9 +27,9 @@ class Document:
 
     @property
     def context(self) -> str:
-        """What every passage of the document is about: its title, and its publisher where
-        the title does not name it. A municipal page's details ("€ 21,80 per maand") rarely
-        repeat the municipality or scheme a question names; the context carries them."""
+        """The heading every chunk of the document stands under: its title, and its publisher
+        where the title does not name it. A municipal page's figures ("€ 21,80 per maand")
+        rarely repeat the municipality a question names; this heading does."""
         title = self.title.strip()
         publisher = self.publisher.strip()
         if publisher and publisher.casefold() not in title.casefold():

@@ -4,7 +4,7 @@ By meaning and evidence, not by cue words: each instrument's name, purpose and s
 passages are embedded once, and a calibrated model (`python -m evals.train`) weighs the
 question's similarity to them, whether the question names the instrument, whether the
 retrieved passages or the chosen answer units are the instrument's own sources, and whether
-passages of documents the catalogue does not cite (pages added later) name it. Then
+a page the catalogue does not cite (added later) names it. Then
 eligibility: when the question states a situation the catalogue's conditions exclude (a
 huurwoning for the Verzilverlening, fewer than 5 units, more than 80 hours), the instrument
 is shown as not fitting, with the reason and, where the catalogue names one, an alternative.
@@ -30,7 +30,7 @@ from assistant.rules.catalogue import Catalogue, Eligibility, Facts, Instrument
 from assistant.rules.sources import Source
 
 INSTRUMENT_FEATURES = ("similarity", "similarity_gap", "named", "evidence", "evidence_unit",
-                       "mentioned", "mentioned_unit")
+                       "uncited_page", "uncited_page_unit")
 DEFAULT_INSTRUMENT_MODEL = LogisticModel.manual(
     {"similarity": 6.0, "similarity_gap": 6.0, "named": 4.0, "evidence": 2.5,
      "evidence_unit": 1.5},
@@ -72,7 +72,7 @@ def names_in(question: str, instrument: Instrument) -> bool:
 
 
 def mentions(text: str, instrument: Instrument) -> bool:
-    """Whether a passage names the instrument. Documents are spelled right, so a whole-word
+    """Whether a text names the instrument. Pages are spelled right, so a whole-word
     match of one of its names is enough; the organisation that provides it (SVn, the
     Taskforce) is left out, because it is named for much else."""
     provider = fold(str(instrument.spec.conditions.get("provider", "")))
@@ -133,11 +133,11 @@ class InstrumentMatcher:
                 "evidence": 0.0 if rank is None else 1.0 / (1.0 + rank),
                 "evidence_unit": float(any(_overlaps(s, u.doc_id, u.start, u.end)
                                            for s in sources for u in units)),
-                "mentioned": next((1.0 / (1.0 + r) for r, p in enumerate(passages)
+                "uncited_page": next((1.0 / (1.0 + r) for r, p in enumerate(passages)
                                    if p.chunk.doc_id not in cited
                                    and mentions(p.chunk.quote, instrument)), 0.0),
-                "mentioned_unit": float(any(u.doc_id not in cited and mentions(u.text, instrument)
-                                            for u in units)),
+                "uncited_page_unit": float(any(
+                    u.doc_id not in cited and mentions(u.text, instrument) for u in units)),
             })
         return rows
 

@@ -100,10 +100,10 @@ def ingest_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def corpus_digest(documents: list[Document], texts: list[str]) -> str:
-    """Changes whenever any text the build embeds and indexes (chunks and units with their
-    context), any document's metadata or the analysis rules change."""
-    digest = hashlib.sha256(ANALYSIS_VERSION.encode())
+def corpus_digest(documents: list[Document], texts: list[str], model_key: str) -> str:
+    """Changes whenever the model, any text the build embeds and indexes (chunks and units
+    with their headings), any document's metadata or the analysis rules change."""
+    digest = hashlib.sha256(f"{ANALYSIS_VERSION}\x1f{model_key}".encode())
     for text in sorted(texts):
         digest.update(hashlib.sha256(text.encode()).digest())
     for document in sorted(documents, key=lambda d: d.doc_id):
@@ -182,7 +182,8 @@ def _ingest(
     contexts = {d.doc_id: d.context for d in loaded.documents}
     passage_texts = [passage_text(c, contexts.get(c.doc_id, "")) for c in chunks]
     units = _units(loaded.documents, chunks, model_key)
-    digest = corpus_digest(loaded.documents, [*passage_texts, *(text for _, text in units)])
+    digest = corpus_digest(loaded.documents, [*passage_texts, *(text for _, text in units)],
+                           model_key)
     current_id, manifest = _current_state(settings)
     if (
         manifest

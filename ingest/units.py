@@ -24,7 +24,7 @@ def _chunk_for(span: UnitSpan, chunks: list[tuple[int, Chunk]]) -> tuple[int, Ch
 
 
 def embedding_text(unit: Unit, intro: str = "", context: str = "") -> str:
-    """What the model sees of a unit: its document's context, its section path, and for a
+    """What the model sees of a unit: its document's heading, its section path, and for a
     list item its intro."""
     intro = intro[:INTRO_CONTEXT_CHARS]
     body = f"{intro} {unit.text}" if intro and not unit.intro else unit.text

@@ -81,14 +81,13 @@ def unit_terms(handle: IndexHandle, index: int) -> frozenset[str]:
 
 
 def context_terms(handle: IndexHandle, doc_id: str, section: str = "") -> frozenset[str]:
-    """Terms of what a unit is about without saying it: its document's context (title,
-    publisher) and its section path."""
-    cache = handle.cache.setdefault("context_terms", {})
+    """Terms a unit stands under: its document's title and publisher, and its section path."""
+    cache = handle.cache.setdefault("heading_terms", {})
     key = (doc_id, section)
     if key not in cache:
         document = handle.documents.get(doc_id)
-        context = document.context if document else ""
-        cache[key] = frozenset(handle.analyzer.analyze(f"{context}\n{section}"))
+        heading = document.context if document else ""
+        cache[key] = frozenset(handle.analyzer.analyze(f"{heading}\n{section}"))
     terms: frozenset[str] = cache[key]
     return terms
 
