@@ -75,9 +75,13 @@ def mentions(text: str, instrument: Instrument) -> bool:
     """Whether a text names the instrument. Pages are spelled right, so a whole-word
     match of one of its names is enough; the organisation that provides it (SVn, the
     Taskforce) is left out, because it is named for much else."""
+    return _names_folded(fold(text), instrument)
+
+
+def _names_folded(folded: str, instrument: Instrument) -> bool:
     provider = fold(str(instrument.spec.conditions.get("provider", "")))
     names = tuple(n for n in instrument.spec.names if fold(n) != provider)
-    return bool(names) and _name_pattern(names).search(fold(text)) is not None
+    return bool(names) and _name_pattern(names).search(folded) is not None
 
 
 @lru_cache(maxsize=64)
@@ -114,6 +118,9 @@ class InstrumentMatcher:
         similarities = self.vectors() @ vector if vector.size else np.zeros(
             len(self.catalogue.instruments))
         best = float(similarities.max()) if len(similarities) else 0.0
+        # folded once here, not once per instrument
+        passage_texts = [(p.chunk.doc_id, fold(p.chunk.quote)) for p in passages]
+        unit_texts = [(u.doc_id, fold(u.text)) for u in units]
         rows = []
         for instrument, similarity in zip(self.catalogue.instruments, similarities, strict=True):
             sources = [s for s in instrument.sources if s is not None]
@@ -133,11 +140,13 @@ class InstrumentMatcher:
                 "evidence": 0.0 if rank is None else 1.0 / (1.0 + rank),
                 "evidence_unit": float(any(_overlaps(s, u.doc_id, u.start, u.end)
                                            for s in sources for u in units)),
-                "uncited_page": next((1.0 / (1.0 + r) for r, p in enumerate(passages)
-                                   if p.chunk.doc_id not in cited
-                                   and mentions(p.chunk.quote, instrument)), 0.0),
+                "uncited_page": next((1.0 / (1.0 + r) for r, (doc_id, text)
+                                      in enumerate(passage_texts)
+                                      if doc_id not in cited and _names_folded(text, instrument)),
+                                     0.0),
                 "uncited_page_unit": float(any(
-                    u.doc_id not in cited and mentions(u.text, instrument) for u in units)),
+                    doc_id not in cited and _names_folded(text, instrument)
+                    for doc_id, text in unit_texts)),
             })
         return rows
 

@@ -46,6 +46,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
 from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
 from assistant.schemas import AskRequest, Turn  # noqa: E402
+from evals.datasets import read_jsonl  # noqa: E402
 from evals.documents import Layout, stage_tune_corpus  # noqa: E402
 
 log = logging.getLogger("evals.train")
@@ -72,12 +73,8 @@ class Sample:
 CATALOGUE_LABELLED = "questions-catalogue"
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-
-
 def tune_questions(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
-    return [row for path in sorted(directory.glob("questions*.jsonl")) for row in _read(path)]
+    return [row for path in sorted(directory.glob("questions*.jsonl")) for row in read_jsonl(path)]
 
 
 def training_questions(layout: Layout) -> list[tuple[dict[str, Any], bool]]:
@@ -89,7 +86,7 @@ def training_questions(layout: Layout) -> list[tuple[dict[str, Any], bool]]:
     pages = sorted(layout.tune_documents_dir.glob("questions*.jsonl"))
     return [*((item, True) for item in tune_questions()),
             *((item, path.name.startswith(CATALOGUE_LABELLED))
-              for path in pages for item in _read(path))]
+              for path in pages for item in read_jsonl(path))]
 
 
 def _request(item: dict[str, Any]) -> AskRequest:

@@ -23,7 +23,6 @@ from assistant.retrieval.lexical import BM25Index
 from assistant.store import builds_dir, read_pointer, write_pointer
 from assistant.vectorstore import chroma_client, collection_name
 from ingest.chunk import CHUNKER_VERSION
-from ingest.embed import passage_text
 from ingest.units import UNITS_VERSION
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,7 @@ def write_build(
     build_id: str,
     documents: list[Document],
     chunks: list[Chunk],
+    passage_texts: list[str],
     vectors: np.ndarray,
     model_key: str,
     chunk_settings: dict[str, Any],
@@ -54,7 +54,8 @@ def write_build(
     unit_vectors: np.ndarray,
     analyzer: Analyzer,
 ) -> dict[str, Any]:
-    """Write everything for one build; returns its manifest (not yet current)."""
+    """Write everything for one build; returns its manifest (not yet current).
+    `passage_texts` are the chunks' texts as embedded, which BM25 indexes too."""
     dimension = int(vectors.shape[1])
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     manifest = {
@@ -101,9 +102,7 @@ def write_build(
     _write_jsonl(staging / "documents.jsonl", (_document_row(d) for d in documents))
     _write_jsonl(staging / "units.jsonl", (u.to_dict() for u in units))
     np.save(staging / "unit_vectors.npy", unit_vectors.astype(np.float32))
-    contexts = {d.doc_id: d.context for d in documents}
-    BM25Index.build([passage_text(c, contexts.get(c.doc_id, "")) for c in chunks],
-                    analyzer).save(staging / "bm25")
+    BM25Index.build(passage_texts, analyzer).save(staging / "bm25")
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     staging.rename(builds_dir(settings) / build_id)
     return manifest

@@ -204,6 +204,7 @@ def _ingest(
             build_id,
             loaded.documents,
             chunks,
+            passage_texts,
             vectors,
             model_key,
             asdict(chunk_settings),

@@ -103,8 +103,8 @@ def _chunk_terms(handle: IndexHandle, position: int) -> frozenset[str]:
     cache = handle.cache.setdefault("chunk_terms", {})
     if position not in cache:
         chunk = handle.chunks[position]
-        cache[position] = frozenset(handle.analyzer.analyze(
-            f"{chunk.section} {chunk.search_text}")) | context_terms(handle, chunk.doc_id)
+        cache[position] = frozenset(handle.analyzer.analyze(chunk.search_text)) | context_terms(
+            handle, chunk.doc_id, chunk.section)
     terms: frozenset[str] = cache[position]
     return terms
 
