@@ -186,6 +186,13 @@ AGED_NAME_RE = re.compile(
     rf"(?P<name>\b{_CAP}(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{1,2}})"
     r"(?=[ ]?(?:\([ ]?\d{2,3}[ ]?(?:jaar)?[ ]?\)|,[ ]\d{2,3}[ ]jaar\b))"
 )
+# Initials and a surname, "B. Demir" or "J.P. van Dam", wherever they stand: the surname
+# counts when it is no frequent Dutch word, so a sentence that starts after a lettered item
+# ("bijlage B. Daarna …") keeps its first word.
+INITIALS_NAME_RE = re.compile(
+    rf"(?<![\w.])(?P<name>(?:[A-Z]\.[ ]?){{1,4}}(?P<particles>(?:{_PARTICLE}[ ]){{0,3}})"
+    rf"(?P<surname>{_CAP}))"
+)
 # "ik ben …", "mijn naam is …": two capitalised words, or one known first name and more.
 SELF_INTRODUCTION_RE = re.compile(
     r"(?P<intro>\b(?i:ik[ ]ben|ik[ ]heet|mijn[ ]naam[ ]is|u[ ]spreekt[ ]met)[ ]+)"
@@ -266,6 +273,13 @@ def _replace_contact_neighbour(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+def _replace_initials_name(match: re.Match[str]) -> str:
+    surname = match.group("surname")
+    if match.group("particles") or zipf_frequency(surname.lower(), "nl") < WORD_ZIPF:
+        return NAME
+    return match.group(0)
+
+
 def _replace_bsn_label(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group("number"))
     if len(digits) == 9 or (len(digits) == 8 and stdnum_bsn.is_valid(digits)):
@@ -301,6 +315,7 @@ _STEPS: tuple[Callable[[str], str], ...] = (
     lambda t: RELATION_RE.sub(_replace_name, t),
     lambda t: AGED_NAME_RE.sub(_replace_name, t),
     lambda t: CONTACT_NEIGHBOUR_RE.sub(_replace_contact_neighbour, t),
+    lambda t: INITIALS_NAME_RE.sub(_replace_initials_name, t),
     _redact_first_and_surname,
 )
 

@@ -17,8 +17,8 @@ from evals.scoring import METRICS, QUESTION_METRICS, TRIAGE_METRICS  # noqa: E40
 
 TERMINAL_QUESTIONS = ("hit@1", "hit@5", "key_fact_recall", "refusal_accuracy",
                       "false_refusal_rate", "instrument_precision", "instrument_recall")
-TERMINAL_TRIAGE = ("theme_f1", "fase_accuracy", "support_recall", "urgent_recall",
-                   "false_urgent_rate", "pii_leaks")
+TERMINAL_TRIAGE = ("theme_f1", "fase_accuracy", "support_recall", "support_precision",
+                   "urgent_recall", "false_urgent_rate", "pii_leaks")
 TERMINAL_CONFIGS = ("hit@1", "hit@5", "mrr", "key_fact_recall", "refusal_accuracy",
                     "false_refusal_rate")
 BREAKDOWN_COLUMNS = ("hit@1", "hit@5", "mrr", "key_fact_recall", "citation_precision",

@@ -114,6 +114,8 @@ TRIAGE_METRICS = (
     Metric("fase_accuracy", "fase acc.", _when(lambda s: True, lambda s: s["fase_correct"])),
     Metric("support_recall", "support R",
            lambda s: (float(s["support"]["found"]), float(s["support"]["expected"]))),
+    Metric("support_precision", "support P",
+           lambda s: (float(s["support"]["found"]), float(len(s["support"]["predicted"])))),
     Metric("urgent_accuracy", "urgent acc.",
            _when(lambda s: True, lambda s: s["urgent_predicted"] == s["urgent_expected"])),
     Metric("urgent_recall", "urgent R",

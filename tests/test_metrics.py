@@ -338,6 +338,8 @@ def test_score_and_aggregate_triage() -> None:
     assert value(metrics, "theme_recall") == pytest.approx(2 / 8)
     assert value(metrics, "fase_accuracy") == 0.5
     assert value(metrics, "support_recall") == pytest.approx(3 / 4)
+    # the failed request suggested nothing, so every suggestion made was expected
+    assert value(metrics, "support_precision") == 1.0
     assert value(metrics, "urgent_accuracy") == pytest.approx(2 / 4)
     assert value(metrics, "urgent_recall") == pytest.approx(2 / 3)  # the failed request missed
     assert value(metrics, "false_urgent_rate") == 1.0

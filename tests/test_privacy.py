@@ -286,3 +286,19 @@ def test_surnames_starting_with_de_are_names_beside_contact_details_and_greeting
 )
 def test_a_surname_of_two_words_goes_with_the_first_name(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Via het formulier: naam B. Demir, IBAN volgt.",
+         "Via het formulier: naam [NAAM], IBAN volgt."),
+        ("Volgens J.P. van Dam klopt het.", "Volgens [NAAM] klopt het."),
+        ("T. Bakker belde gisteren.", "[NAAM] belde gisteren."),
+        # a lettered item ends the sentence; the next one starts with an ordinary word
+        ("Zie bijlage B. Daarna volgt het plan.", "Zie bijlage B. Daarna volgt het plan."),
+        ("N.B. Dit geldt niet voor koopwoningen.", "N.B. Dit geldt niet voor koopwoningen."),
+    ],
+)
+def test_initials_and_a_surname_are_a_name_anywhere(text: str, expected: str) -> None:
+    assert redact(text) == expected

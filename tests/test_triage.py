@@ -132,6 +132,36 @@ def test_every_theme_says_why_in_the_reports_own_words(
                               "ondersteuningsteam-wonen-en-zorg"}
 
 
+def test_support_is_judged_on_the_reports_embedding(
+    desk: tuple[HelpDesk, RecordingEmbedder]
+) -> None:
+    """What help a report asks for shows in its meaning, not only in evidence for the
+    instrument: a support model may weigh the report's embedding."""
+    from dataclasses import replace
+
+    from assistant.learned import LogisticModel
+
+    helpdesk, _ = desk
+    engine = helpdesk.engine()
+    analysis = engine.analyse(REPORT)
+    strongest = int(np.argmax(np.abs(analysis.vector)))
+    sign = float(np.sign(analysis.vector[strongest]))
+    # a model that learned this option from one direction of the embedding alone
+    model = LogisticModel.manual({f"e{strongest}": 40.0 * sign},
+                                 bias=-20.0 * abs(float(analysis.vector[strongest])),
+                                 note="test")
+    team = "ondersteuningsteam-wonen-en-zorg"
+    saved = engine.models
+    try:
+        engine.models = replace(saved, support={team: model})
+        suggested = [s["id"] for s in engine.triage(REPORT).support]
+        engine.models = replace(saved, support={team: replace(model, weights=-model.weights)})
+        withheld = [s["id"] for s in engine.triage(REPORT).support]
+    finally:
+        engine.models = saved
+    assert team in suggested and team not in withheld
+
+
 def test_an_oversized_report_is_refused(desk: tuple[HelpDesk, RecordingEmbedder]) -> None:
     with pytest.raises(InvalidRequest, match="te lang"):
         desk[0].submit("woning " * 1000)

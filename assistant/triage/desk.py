@@ -25,6 +25,7 @@ from assistant.triage.classify import (
     LabelProfile,
     choose_fase,
     choose_themes,
+    embedding_features,
     feature_rows,
     probabilities,
     report_terms,
@@ -159,9 +160,12 @@ class TriageEngine:
         terms = report_terms(self.handle.analyzer, redacted, self.handle.bm25.idf)
         passages = self.retriever.retrieve(redacted, CITATIONS)
         instrument_rows = self.matcher.features(redacted, vector, passages, [])
+        # The report's embedding says what kind of help it asks for (a team's advice, a
+        # knelpunt for the Taskforce) where the instrument's own evidence cannot.
+        embedding = embedding_features(vector)
         support_rows = {
-            i.id: dict(row) for i, row in zip(self.matcher.catalogue.instruments,
-                                              instrument_rows, strict=True)
+            i.id: {**embedding, **row} for i, row in zip(self.matcher.catalogue.instruments,
+                                                         instrument_rows, strict=True)
         }
         return Analysis(redacted, sentences, vector, sentence_vectors,
                         feature_rows(vector, terms, themes), feature_rows(vector, terms, fases),
