@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class QuestionItem:
     history: tuple[dict[str, str], ...] = field(default=())
     style: tuple[str, ...] = ()
     sealed: bool = False
+    # the file the item came from: reports break a set down per file
+    source: str = ""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> QuestionItem:
@@ -89,6 +91,8 @@ class TriageItem:
     contains_pii: bool = False
     style: tuple[str, ...] = ()
     sealed: bool = False
+    # the file the item came from: reports break a set down per file
+    source: str = ""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> TriageItem:
@@ -185,9 +189,9 @@ def load_files(name: str, paths: Sequence[Path], layout: Layout, index: str = CO
         for row in read_jsonl(path):
             kind = item_type(row)
             if kind == "question":
-                questions.append(QuestionItem.from_dict(row, sealed))
+                questions.append(replace(QuestionItem.from_dict(row, sealed), source=path.name))
             elif kind == "triage":
-                triage.append(TriageItem.from_dict(row, sealed))
+                triage.append(replace(TriageItem.from_dict(row, sealed), source=path.name))
             else:
                 raise ValueError(f"{path.name}: item {row.get('id')!r} is neither a question "
                                  "nor a triage report")

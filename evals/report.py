@@ -277,11 +277,12 @@ def headline_tables(report: Mapping[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _breakdown_table(groups: Mapping[str, Mapping[str, Any]], first: str) -> str:
+def _breakdown_table(groups: Mapping[str, Mapping[str, Any]], first: str,
+                     columns: Sequence[str] = BREAKDOWN_COLUMNS) -> str:
     rows = [[name, fmt(m["counts"]["items"]),
-             *(fmt_estimate(m.get(c), c, interval=False) for c in BREAKDOWN_COLUMNS)]
+             *(fmt_estimate(m.get(c), c, interval=False) for c in columns)]
             for name, m in groups.items()]
-    return markdown_table([first, "n", *(METRICS[c].label for c in BREAKDOWN_COLUMNS)], rows)
+    return markdown_table([first, "n", *(METRICS[c].label for c in columns)], rows)
 
 
 def _misses(items: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -368,13 +369,19 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             if len(_generator_rows(report, set_name)) > 1:
                 parts += [f"### {set_name}", generator_table(report, set_name, GENERATOR_COLUMNS)]
     for title, key in (("Per question kind", "by_kind"), ("Per style tag", "by_style"),
-                       ("Per origin", "by_origin")):
+                       ("Per origin", "by_origin"), ("Per file", "by_file")):
         sections = [(s, q[key]) for s, q in _sections(report, "questions", product).items()
                     if q.get(key)]
         if sections:
             parts.append(f"## {title} ({product})")
             for set_name, groups in sections:
                 parts += [f"### {set_name}", _breakdown_table(groups, key.split("_", 1)[1])]
+    triage_files = [(s, t["by_file"]) for s, t in _sections(report, "triage", product).items()
+                    if len(t.get("by_file") or {}) > 1]
+    if triage_files:
+        parts.append(f"## Triage per file ({product})")
+        for set_name, groups in triage_files:
+            parts += [f"### {set_name}", _breakdown_table(groups, "file", TERMINAL_TRIAGE)]
     parts.append("## Latency per stage (ms)")
     rows = []
     for set_name, configs in report["results"].items():

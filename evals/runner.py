@@ -421,6 +421,7 @@ def _block_summary(block: Block, options: RunOptions) -> dict[str, Any]:
             "by_style": _ordered(breakdown([s for s in block.questions if s["style"]], "style",
                                            aggregate_questions), STYLES),
             "by_origin": breakdown(block.questions, "origin", aggregate_questions),
+            "by_file": breakdown(block.questions, "source", aggregate_questions),
         }
     if block.triage:
         summary["triage"] = {
@@ -428,6 +429,7 @@ def _block_summary(block: Block, options: RunOptions) -> dict[str, Any]:
             "by_origin": breakdown(block.triage, "origin", aggregate_triage),
             "by_style": breakdown([s for s in block.triage if s["style"]], "style",
                                   aggregate_triage),
+            "by_file": breakdown(block.triage, "source", aggregate_triage),
         }
     return summary
 

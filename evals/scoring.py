@@ -176,7 +176,7 @@ def score_question(
     answerable = response.get("answerable") if response else None
     score: Score = {
         "id": item.id, "kind": item.kind, "origin": item.origin, "style": list(item.style),
-        "sealed": item.sealed, "question": item.question,
+        "source": item.source, "sealed": item.sealed, "question": item.question,
         "history": [dict(turn) for turn in item.history],
         "expected_answerable": item.answerable, "answerable": answerable,
         "refused": refused(answerable), "error": error, "answer": answer[:ANSWER_CHARS],
@@ -276,6 +276,7 @@ def score_triage(
         response.get("redacted_report") or "[persoonsgegevens: zie het gegevensbestand]")
     score: Score = {
         "id": item.id, "kind": "triage", "origin": item.origin, "style": list(item.style),
+        "source": item.source,
         "sealed": item.sealed, "report": shown, "error": error,
         "themes": {"predicted": themes, "expected": list(item.themes), "tp": counts.tp,
                    "fp": counts.fp, "fn": counts.fn},

@@ -101,6 +101,10 @@ def make_layout(root: Path) -> Layout:
         triage("tt1", PII_REPORT, contains_pii=True, origin="shared-dev", urgent=True),
         triage("tt2", "Niemand voelt zich eigenaar van de afspraken."),
     ])
+    write_jsonl(data / "tune" / "triage-extra.jsonl", [
+        triage("tt3", "Voor de ontmoetingsruimte in het complex is geen geld.",
+               themes=["financiering"]),
+    ])
     write_jsonl(data / "holdout" / "questions.jsonl", [
         question("h1", "Hoe lang loopt de Blijverslening?", "alpha", BLIJVERS,
                  ["Blijverslening"], ["blijverslening"], origin="shared-dev"),

@@ -61,7 +61,8 @@ def layout(tmp_path: Path) -> Layout:
 def test_named_sets_resolve_to_their_files(layout: Layout) -> None:
     [tune] = resolve_set("tune", layout)
     assert [q.id for q in tune.questions] == ["t1", "t2", "t3", "t4", "t5"]  # questions*.jsonl
-    assert [t.id for t in tune.triage] == ["tt1", "tt2"]
+    assert [t.id for t in tune.triage] == ["tt1", "tt2", "tt3"]  # triage*.jsonl
+    assert [t.source for t in tune.triage] == ["triage.jsonl"] * 2 + ["triage-extra.jsonl"]
     assert tune.index == CORPUS_INDEX and not tune.sealed
     [holdout] = resolve_set("holdout", layout)
     assert holdout.sealed and all(q.sealed for q in holdout.questions)
@@ -240,7 +241,7 @@ def test_triage_validator(texts: dict[str, str]) -> None:
 def test_validate_paths_across_files(layout: Layout, tmp_path: Path) -> None:
     result = validate_paths(default_paths(layout), layout)
     assert result.problems == []
-    assert (result.questions, result.triage, result.files) == (12, 4, 8)
+    assert (result.questions, result.triage, result.files) == (12, 5, 9)
     line = json.dumps(_good(), ensure_ascii=False)
     first = tmp_path / "a.jsonl"
     first.write_text(f"{line}\n", encoding="utf-8")

@@ -83,6 +83,11 @@ def test_intervals_breakdowns_comparisons_and_gaps(layout: Layout) -> None:
     assert list(tune["by_style"]) == ["typos", "followup", "terse", "task", "missing-detail"]
     assert tune["by_style"]["typos"]["counts"]["items"] == 1
     assert set(tune["by_origin"]) == {"shared-dev", "own"}
+    assert {f: g["counts"]["items"] for f, g in tune["by_file"].items()} == {
+        "questions.jsonl": 4, "questions-extra.jsonl": 1}
+    by_file = report["results"]["tune"]["hybrid"]["triage"]["by_file"]
+    assert {f: g["counts"]["items"] for f, g in by_file.items()} == {
+        "triage.jsonl": 2, "triage-extra.jsonl": 1}
     bm25 = report["comparisons"]["tune"]["bm25"]["hit@1"]
     assert bm25["diff"] == -1.0 and not bm25["within_noise"]  # bm25 − hybrid on 3 items
     naive = report["comparisons"]["tune"]["naive-langchain"]["hit@1"]
@@ -107,7 +112,7 @@ def test_reports_and_run_record(layout: Layout, tmp_path: Path) -> None:
     [run] = list_runs(tmp_path / "out" / "runs")
     assert run == paths[3] and read_summary(run)["results"].keys() == saved["results"].keys()
     items = read_items(run)
-    assert len(items) == (5 + 2) * len(CONFIGS) + 2 + 1  # questions × configs + triage
+    assert len(items) == (5 + 2) * len(CONFIGS) + 3 + 1  # questions × configs + triage
     row = next(i for i in items if i["id"] == "t1" and i["config"] == "hybrid")
     assert row["set"] == "tune" and row["type"] == "question"
     assert row["question"] == "Wat doet de Blijverslening?" and row["answer"].endswith("[1]")
@@ -119,7 +124,8 @@ def test_reports_and_run_record(layout: Layout, tmp_path: Path) -> None:
     assert pii["themes"]["expected"] == ["samenwerking-proces"]
     markdown = (tmp_path / "out" / "latest.md").read_text(encoding="utf-8")
     for heading in ("## Product (hybrid) per set", "## Gap", "## Per style tag (hybrid)",
-                    "## Per question kind (hybrid)", "Paired differences with hybrid"):
+                    "## Per question kind (hybrid)", "Paired differences with hybrid",
+                    "## Per file (hybrid)", "## Triage per file (hybrid)"):
         assert heading in markdown
     assert "- request failed (1): t5" in markdown
     assert "sealed item(s)" in markdown  # generalisation misses are counted, not named
