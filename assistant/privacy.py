@@ -101,7 +101,7 @@ CONTACT_NEIGHBOUR_RE = re.compile(
 # one of them: "Groet, De Vries" is a surname, and over-redaction is preferred to a leak.
 NOT_A_NAME = frozenset({
     "Gemeente", "Stichting", "Woningcorporatie", "Corporatie", "Zorggroep", "Team", "Afdeling",
-    "Wijkteam", "Taskforce", "Platform31", "Woonpartners", "Huurdersvereniging", "Vereniging",
+    "Wijkteam", "Taskforce", "Platform31", "Huurdersvereniging", "Vereniging",
     "Provincie", "Ministerie", "Het", "Een", "Onze", "Ons", "Wij", "Ik",
 })
 
@@ -246,7 +246,7 @@ def _replace_name(match: re.Match[str]) -> str:
 def _replace_contact_neighbour(match: re.Match[str]) -> str:
     """A name right before a phone number or e-mail; outside parentheses only a known first
     name, initials or a surname starting with "De" ("De Boer, 06-...") count, so
-    "Woonpartners Midden, 06-..." keeps the organisation."""
+    "Thuiszorg Oost, 06-..." keeps the organisation."""
     first = match.group("name").split(" ")[0]
     if (match.group("open") or first.endswith(".") or first == "De"
             or first in known_first_names()):

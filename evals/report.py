@@ -46,7 +46,8 @@ words in the quote), pooled over sentences. *verbatim*: share of citations whose
 equals the document text between start and end. *key facts*: share of key facts in the
 answer. *refusal acc.*: unanswerable items refused; *false refusal*: answerable items
 refused. Instruments and triage themes: micro P/R/F1 of ids (instruments with fits=true).
-Triage: *fase acc.*, *support R* (expected support ids mentioned, pooled), *urgent R*
+Triage: *fase acc.*, *support R* (expected support ids mentioned, pooled), *support P*
+(suggested support ids that were expected, pooled), *urgent R*
 (urgent reports flagged urgent), *false urgent* (other reports flagged urgent), *PII leaks*
 (responses containing personal data of any report in the set). Written answers (a generator
 other than extractive): *verified*: generated sentences the verifier kept, pooled over the
