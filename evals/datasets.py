@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,8 @@ class QuestionItem:
     source: str = ""
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> QuestionItem:
+    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False, source: str = ""
+                  ) -> QuestionItem:
         return cls(
             id=raw["id"],
             question=raw["question"],
@@ -75,6 +76,7 @@ class QuestionItem:
             history=tuple(dict(turn) for turn in raw.get("history", ())),
             style=tuple(raw.get("style", ())),
             sealed=sealed,
+            source=source,
         )
 
 
@@ -95,7 +97,8 @@ class TriageItem:
     source: str = ""
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False) -> TriageItem:
+    def from_dict(cls, raw: Mapping[str, Any], sealed: bool = False, source: str = ""
+                  ) -> TriageItem:
         return cls(
             id=raw["id"],
             report=raw["report"],
@@ -108,6 +111,7 @@ class TriageItem:
             contains_pii=bool(raw.get("contains_pii", False)),
             style=tuple(raw.get("style", ())),
             sealed=sealed,
+            source=source,
         )
 
 
@@ -189,9 +193,9 @@ def load_files(name: str, paths: Sequence[Path], layout: Layout, index: str = CO
         for row in read_jsonl(path):
             kind = item_type(row)
             if kind == "question":
-                questions.append(replace(QuestionItem.from_dict(row, sealed), source=path.name))
+                questions.append(QuestionItem.from_dict(row, sealed, path.name))
             elif kind == "triage":
-                triage.append(replace(TriageItem.from_dict(row, sealed), source=path.name))
+                triage.append(TriageItem.from_dict(row, sealed, path.name))
             else:
                 raise ValueError(f"{path.name}: item {row.get('id')!r} is neither a question "
                                  "nor a triage report")

@@ -56,12 +56,13 @@ def report_terms(analyzer: Analyzer, text: str, idf: Mapping[str, float]) -> dic
 
 
 def feature_rows(
-    vector: np.ndarray, terms: Mapping[str, float], profiles: Sequence[LabelProfile]
+    vector: np.ndarray, terms: Mapping[str, float], profiles: Sequence[LabelProfile],
+    embedding: Mapping[str, float],
 ) -> dict[str, dict[str, float]]:
-    """Per label id, every feature any label model may use."""
+    """Per label id, every feature any label model may use (`embedding`: the vector's
+    embedding_features, made once per report)."""
     best = max((float(p.description_vector @ vector) for p in profiles), default=0.0)
-    shared = embedding_features(vector)
-    return {p.id: {**shared, **label_features(vector, terms, p, best)} for p in profiles}
+    return {p.id: {**embedding, **label_features(vector, terms, p, best)} for p in profiles}
 
 
 def probabilities(

@@ -160,15 +160,17 @@ class TriageEngine:
         terms = report_terms(self.handle.analyzer, redacted, self.handle.bm25.idf)
         passages = self.retriever.retrieve(redacted, CITATIONS)
         instrument_rows = self.matcher.features(redacted, vector, passages, [])
-        # The report's embedding says what kind of help it asks for (a team's advice, a
-        # knelpunt for the Taskforce) where the instrument's own evidence cannot.
+        # One embedding feature set for every label model. For support it says what kind of
+        # help the report asks for (a team's advice, a knelpunt for the Taskforce) where the
+        # instrument's own evidence cannot.
         embedding = embedding_features(vector)
         support_rows = {
             i.id: {**embedding, **row} for i, row in zip(self.matcher.catalogue.instruments,
                                                          instrument_rows, strict=True)
         }
         return Analysis(redacted, sentences, vector, sentence_vectors,
-                        feature_rows(vector, terms, themes), feature_rows(vector, terms, fases),
+                        feature_rows(vector, terms, themes, embedding),
+                        feature_rows(vector, terms, fases, embedding),
                         support_rows, passages)
 
     def triage(self, report: str) -> TriageResult:
