@@ -106,6 +106,7 @@ class Models:
     units: LogisticModel
     decision: LogisticModel
     intent: LogisticModel | None
+    match: LogisticModel | None
     instruments: LogisticModel
 
     @classmethod
@@ -114,6 +115,7 @@ class Models:
             units=learned("units", model_key) or DEFAULT_UNIT_MODEL,
             decision=learned("decision", model_key) or DEFAULT_DECISION_MODEL,
             intent=learned("intent", model_key, fallback=False),
+            match=learned("match", model_key, fallback=False),
             instruments=learned("instruments", model_key) or DEFAULT_INSTRUMENT_MODEL,
         )
 
@@ -200,7 +202,8 @@ class Assistant:
         return question, passages, select(handle, view, passages, self.models.units)
 
     def decision(self, handle: IndexHandle, evidence: Evidence) -> Decision:
-        return decide(handle, evidence, self.models.decision, self.models.intent)
+        return decide(handle, evidence, self.models.decision, self.models.intent,
+                      self.models.match)
 
     def answer_with_evidence(self, request: AskRequest) -> tuple[AskResponse, list[Passage]]:
         """The extractive answer (or the refusal) with its citations and instruments: the

@@ -1,14 +1,17 @@
 """Fit the answer step's calibrated models on the tune set: `python -m evals.train`.
 
 Only `evals/data/tune/` and the training-only pages with their questions in
-`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Four
+`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Five
 logistic regressions are fitted and written to `assistant/learned_models.json`, for the
 configured embedding model and, without any dense feature, as the `lexical` fallback for
 models nobody trained for:
 
 - units: is a candidate unit part of a gold quote (selection);
 - intent: does the question, by its embedding alone, resemble answerable questions;
-- decision: answer or refuse, over general evidence features plus the out-of-fold intent;
+- match: does the question's vector agree with its closest units' vectors in the dimensions
+  where agreement marked answerable questions (`decide.match_vector`);
+- decision: answer or refuse, over general evidence features plus the out-of-fold intent
+  and match;
   its threshold is the highest that keeps out-of-fold false refusals under the ceiling;
 - instruments: does an instrument fit the question; threshold for the best F1.
 
@@ -17,7 +20,8 @@ groups intent and decision by gold document instead (each unanswerable question 
 group), so that every fold judges questions about a document its training part never saw.
 Measured on holdout that threshold is too cautious (refusals 0.50 against 0.78), so questions
 about new pages are taught by the training-only pages instead. The decision model keeps
-`intent` only when its out-of-fold refusal rate at the false-refusal ceiling says it helps.
+`intent` and `match` only when its out-of-fold refusal rate at the false-refusal ceiling says
+they help.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
-from assistant.answering.decide import DECISION_FEATURES, features  # noqa: E402
+from assistant.answering.decide import (  # noqa: E402
+    DECISION_FEATURES,
+    features,
+    match_vector,
+)
 from assistant.answering.select import UNIT_FEATURES  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
@@ -52,15 +60,17 @@ from evals.documents import Layout, stage_tune_corpus  # noqa: E402
 log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
-         "intent"}
-FALSE_REFUSAL_CEILING = 0.04
+         "intent", "match"}
+FALSE_REFUSAL_CEILING = 0.03
 FOLDS = 5
+EMBEDDING_C = (0.005, 0.01, 0.02, 0.05)
 
 
 @dataclass
 class Sample:
     item: dict[str, Any]
     vector: np.ndarray
+    match: np.ndarray  # decide.match_vector: the closest units do not depend on the units model
     unit_rows: list[dict[str, float]]
     unit_labels: list[int]
     instrument_rows: list[dict[str, float]]
@@ -159,6 +169,7 @@ def collect(settings: Settings, layout: Layout) -> list[Sample]:
         samples.append(Sample(
             item=item,
             vector=np.asarray(evidence.question.vector, dtype=np.float64),
+            match=match_vector(handle, evidence),
             unit_rows=[c.features for c in evidence.candidates],
             unit_labels=[_inside(c.unit, spans) for c in evidence.candidates],
             instrument_rows=rows,
@@ -217,18 +228,26 @@ def document_groups(samples: Sequence[Sample]) -> list[int]:
     return groups
 
 
-def intent_model(samples: Sequence[Sample], answerable: np.ndarray, groups: Sequence[int]
-                 ) -> tuple[LogisticModel, np.ndarray]:
-    """The embedding-only answerability model, and its leave-document-out predictions."""
-    vectors = np.stack([s.vector for s in samples])
+def embedding_model(vectors: np.ndarray, answerable: np.ndarray, groups: Sequence[int]
+                    ) -> tuple[LogisticModel, np.ndarray]:
+    """An answerability model over one vector per question (`intent`, `match`), and its
+    out-of-fold predictions; the regularisation is the one of `EMBEDDING_C` with the best
+    out-of-fold AUC (768 weights from a few hundred questions need strong regularisation)."""
     names = tuple(f"e{i}" for i in range(vectors.shape[1]))
     rows = [dict(zip(names, v, strict=True)) for v in vectors]
-    oof = np.zeros(len(samples))
-    for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(vectors, answerable, groups):
-        model = fit([rows[i] for i in train_idx], answerable[train_idx], names, c=0.05)
-        oof[test_idx] = model.probabilities(vectors[test_idx])
-    model = fit(rows, answerable, names, c=0.05, info={
-        "questions": len(samples), "oof_auc": round(float(roc_auc_score(answerable, oof)), 4)})
+    best: tuple[float, float, np.ndarray] | None = None
+    for c in EMBEDDING_C:
+        oof = np.zeros(len(vectors))
+        for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(vectors, answerable, groups):
+            model = fit([rows[i] for i in train_idx], answerable[train_idx], names, c=c)
+            oof[test_idx] = model.probabilities(vectors[test_idx])
+        auc = float(roc_auc_score(answerable, oof))
+        if best is None or auc > best[0]:
+            best = (auc, c, oof)
+    assert best is not None
+    auc, c, oof = best
+    model = fit(rows, answerable, names, c=c, info={
+        "questions": len(vectors), "c": c, "oof_auc": round(auc, 4)})
     return model, oof
 
 
@@ -280,10 +299,13 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
     decision_names = keep(DECISION_FEATURES)
     candidates = [decision_names]
     if dense:
-        models["intent"], intent_oof = intent_model(samples, answerable, by_document)
-        for row, value in zip(decision_rows, intent_oof, strict=True):
-            row["intent"] = float(value)
-        candidates.append([n for n in decision_names if n != "intent"])
+        for name, vectors in (("intent", [s.vector for s in samples]),
+                              ("match", [s.match for s in samples])):
+            models[name], oof = embedding_model(np.stack(vectors), answerable, by_document)
+            for row, value in zip(decision_rows, oof, strict=True):
+                row[name] = float(value)
+        candidates += [[n for n in decision_names if n != "match"],
+                       [n for n in decision_names if n not in ("intent", "match")]]
     models["decision"] = decision_model(decision_rows, answerable, by_document, candidates)
     answered = [s for s in samples if s.item["answerable"] and s.labels_instruments]
     instrument_rows = [r for s in answered for r in s.instrument_rows]

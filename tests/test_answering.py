@@ -11,7 +11,13 @@ import pytest
 
 from assistant.answering.compose import compose
 from assistant.answering.conflicts import find_conflicts
-from assistant.answering.decide import DEFAULT_DECISION_MODEL, decide, unknown_names
+from assistant.answering.decide import (
+    DEFAULT_DECISION_MODEL,
+    decide,
+    features,
+    match_vector,
+    unknown_names,
+)
 from assistant.answering.question import question_view
 from assistant.answering.select import DEFAULT_UNIT_MODEL, SelectParams, select
 from assistant.config import Settings
@@ -118,6 +124,31 @@ def test_a_question_the_documents_do_not_touch_is_refused(small: Settings) -> No
                       DEFAULT_DECISION_MODEL, None)
     assert not decision.answer and decision.reason in ("buiten-documenten", "onbekende-naam",
                                                        "niet-in-documenten")
+
+
+def test_the_decision_weighs_how_the_question_agrees_with_its_closest_units(
+    small: Settings,
+) -> None:
+    """`match` is a model over question vector × the mean vector of the three closest
+    candidate units: what it learned decides, through the decision model, to answer or not."""
+    handle, passages, view = _evidence(small, "Wat kost het ondersteuningsteam een gemeente?", 3)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    closest = sorted(evidence.candidates, key=lambda c: -c.dense)[:3]
+    expected = view.vector * np.mean([handle.unit_vectors[c.index] for c in closest], axis=0)
+    agreement = match_vector(handle, evidence)
+    assert np.allclose(agreement, expected) and np.linalg.norm(agreement) > 0
+
+    def over_agreement(sign: float) -> LogisticModel:
+        names = tuple(f"e{i}" for i in range(agreement.shape[0]))
+        return LogisticModel(names, sign * agreement / np.linalg.norm(agreement), 0.0,
+                             np.zeros(len(names)), np.full(len(names), 0.01))
+
+    only_match = LogisticModel.manual({"match": 8.0}, bias=-4.0)
+    assert features(handle, evidence, None)["match"] == 0.5
+    trusting = decide(handle, evidence, only_match, None, over_agreement(1.0))
+    doubting = decide(handle, evidence, only_match, None, over_agreement(-1.0))
+    assert trusting.features and trusting.features["match"] > 0.9 and trusting.answer
+    assert doubting.features and doubting.features["match"] < 0.1 and not doubting.answer
 
 
 def test_names_unknown_to_the_live_index_are_named(small: Settings) -> None:

@@ -11,11 +11,13 @@ import numpy as np
 
 from evals.documents import Layout
 from evals.train import (
+    EMBEDDING_C,
     FALSE_REFUSAL_CEILING,
     Sample,
     choose_threshold,
     decision_model,
     document_groups,
+    embedding_model,
     training_questions,
     tune_questions,
 )
@@ -23,7 +25,7 @@ from evals.train import (
 
 def _sample(answerable: bool, docs: list[str]) -> Sample:
     item = {"answerable": answerable, "gold_docs": docs}
-    return Sample(item, np.zeros(2), [], [], [], [], labels_instruments=True)
+    return Sample(item, np.zeros(2), np.zeros(2), [], [], [], [], labels_instruments=True)
 
 
 def test_questions_about_one_document_share_a_fold_group() -> None:
@@ -34,6 +36,19 @@ def test_questions_about_one_document_share_a_fold_group() -> None:
     assert groups[1] != groups[0]
     # every unanswerable question is a group of its own
     assert len({groups[3], groups[4], groups[0], groups[1]}) == 4
+
+
+def test_an_embedding_model_picks_its_regularisation_out_of_fold() -> None:
+    """Few questions, many dimensions: the strength is the one whose out-of-fold predictions
+    rank best, and the predictions handed to the decision are out of fold."""
+    rng = np.random.default_rng(3)
+    answerable = np.array([1, 0] * 50)
+    vectors = rng.normal(0, 1, (100, 40))
+    vectors[:, 0] += 2.5 * answerable
+    model, oof = embedding_model(vectors, answerable, list(range(100)))
+    assert model.info["c"] in EMBEDDING_C and model.info["oof_auc"] > 0.75
+    in_sample = model.probabilities(vectors)
+    assert oof.shape == (100,) and not np.allclose(oof, in_sample)
 
 
 def test_threshold_keeps_false_refusals_under_the_ceiling() -> None:

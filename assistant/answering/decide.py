@@ -3,8 +3,10 @@
 Features say how well the best passages and units match the question (dense similarity,
 weighted term coverage), whether an asked-for detail (amount, percentage, term, count) is in
 the chosen units, how much of the question the live index has never seen (words, names),
-and, where a model was trained for the embedding model, how much the question resembles the
-answerable questions of the tune set (`intent`). A logistic regression fitted on labelled
+and, where models were trained for the embedding model, how much the question resembles the
+answerable questions of the tune set (`intent`) and how its vector agrees with those of its
+closest units in the dimensions where agreement marked an answerable question in tune
+(`match`, a learned diagonal similarity). A logistic regression fitted on labelled
 answerable and unanswerable tune questions turns them into a probability; the threshold is
 chosen on tune for a false-refusal ceiling (`python -m evals.train`).
 """
@@ -28,7 +30,8 @@ from assistant.store import IndexHandle
 DECISION_FEATURES = (
     "passage_dense", "unit_dense", "best_relevance", "top3_relevance", "chosen_cover",
     "passage_cover", "unknown_rare", "unknown_common", "unknown_names", "asked_detail",
-    "detail_missing", "intent", "length", "question_mark", "best_unit_cover", "rarest_uncovered",
+    "detail_missing", "intent", "match", "length", "question_mark", "best_unit_cover",
+    "rarest_uncovered",
 )
 DEFAULT_DECISION_MODEL = LogisticModel.manual(
     {"passage_dense": 3.0, "best_relevance": 2.0, "chosen_cover": 3.0, "passage_cover": 1.0,
@@ -36,6 +39,7 @@ DEFAULT_DECISION_MODEL = LogisticModel.manual(
     bias=-2.0, note="manual defaults",
 )
 RARE_ZIPF = 3.5
+MATCH_UNITS = 3  # the closest candidate units by dense similarity that `match` compares with
 NAME_ZIPF = 5.3  # a capitalised word this common in Dutch is a word, not a name
 FUZZY_CUTOFF = 86
 MIN_FUZZY = 5
@@ -110,7 +114,8 @@ def _chunk_terms(handle: IndexHandle, position: int) -> frozenset[str]:
 
 
 def features(
-    handle: IndexHandle, evidence: Evidence, intent: LogisticModel | None
+    handle: IndexHandle, evidence: Evidence, intent: LogisticModel | None,
+    match: LogisticModel | None = None,
 ) -> dict[str, float]:
     view = evidence.question
     candidates = evidence.candidates
@@ -142,6 +147,7 @@ def features(
         "asked_detail": float(asked),
         "detail_missing": float(asked and not found),
         "intent": intent_score(intent, view.vector),
+        "match": intent_score(match, match_vector(handle, evidence)),
         "length": math.log1p(len(view.tokens)) / 4.0,
         "question_mark": float(view.text.rstrip().endswith("?")),
         "best_unit_cover": best.lexical if best else 0.0,
@@ -149,19 +155,35 @@ def features(
     }
 
 
-def intent_score(intent: LogisticModel | None, vector: np.ndarray) -> float:
-    """How much the question resembles the answerable tune questions, by its embedding alone."""
-    if intent is None or vector.shape[0] != len(intent.features):
+def match_vector(handle: IndexHandle, evidence: Evidence) -> np.ndarray:
+    """The question's vector times the mean vector of its closest candidate units: a model
+    over it learns which dimensions of agreement mean the passages answer (a high cosine
+    alone also comes from sharing the topic, not the asked-for detail). Zeros without
+    candidates."""
+    vector = np.asarray(evidence.question.vector, dtype=np.float64)
+    closest = sorted(evidence.candidates, key=lambda c: -c.dense)[:MATCH_UNITS]
+    if not closest or handle.unit_vectors.shape[-1] != vector.shape[0]:
+        return np.zeros_like(vector)
+    units = np.mean([np.asarray(handle.unit_vectors[c.index], dtype=np.float64)
+                     for c in closest], axis=0)
+    return vector * units
+
+
+def intent_score(model: LogisticModel | None, vector: np.ndarray) -> float:
+    """The probability an embedding-only model (`intent` on the question's vector, `match` on
+    `match_vector`) gives that the question is answerable; 0.5 without a model."""
+    if model is None or vector.shape[0] != len(model.features):
         return 0.5
-    return float(intent.probabilities(vector.astype(np.float64).reshape(1, -1))[0])
+    return float(model.probabilities(vector.astype(np.float64).reshape(1, -1))[0])
 
 
 def decide(
-    handle: IndexHandle, evidence: Evidence, model: LogisticModel, intent: LogisticModel | None
+    handle: IndexHandle, evidence: Evidence, model: LogisticModel, intent: LogisticModel | None,
+    match: LogisticModel | None = None,
 ) -> Decision:
     if not evidence.chosen:
         return Decision(False, 0.0, "niet-in-documenten")
-    values = features(handle, evidence, intent)
+    values = features(handle, evidence, intent, match)
     probability = model.probability(values)
     if probability >= model.threshold:
         return Decision(True, probability, "", features=values)
