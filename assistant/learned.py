@@ -73,6 +73,15 @@ class LogisticModel:
                    np.zeros(len(names)), np.ones(len(names)), threshold, {"source": note})
 
 
+def vector_probabilities(model: LogisticModel | None, vectors: np.ndarray) -> np.ndarray:
+    """One probability per row from a model over a vector's dimensions (`e0`, `e1`, ...):
+    `intent`, `match`, `agreement`. 0.5 each where no model was trained for this size."""
+    rows = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+    if model is None or rows.shape[1] != len(model.features):
+        return np.full(rows.shape[0], 0.5)
+    return model.probabilities(rows)
+
+
 _cache: dict[Path, dict[str, Any]] = {}
 _lock = threading.Lock()
 

@@ -107,6 +107,7 @@ class Models:
     decision: LogisticModel
     intent: LogisticModel | None
     match: LogisticModel | None
+    agreement: LogisticModel | None
     instruments: LogisticModel
 
     @classmethod
@@ -116,6 +117,7 @@ class Models:
             decision=learned("decision", model_key) or DEFAULT_DECISION_MODEL,
             intent=learned("intent", model_key, fallback=False),
             match=learned("match", model_key, fallback=False),
+            agreement=learned("agreement", model_key, fallback=False),
             instruments=learned("instruments", model_key) or DEFAULT_INSTRUMENT_MODEL,
         )
 
@@ -199,7 +201,8 @@ class Assistant:
             context = " ".join(t.content for t in request.history if t.role == "user")
         view = question_view(request.question if context else question, vector,
                              handle.analyzer, handle.bm25.idf, context)
-        return question, passages, select(handle, view, passages, self.models.units)
+        return question, passages, select(handle, view, passages, self.models.units,
+                                          agreement=self.models.agreement)
 
     def decision(self, handle: IndexHandle, evidence: Evidence) -> Decision:
         return decide(handle, evidence, self.models.decision, self.models.intent,

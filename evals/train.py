@@ -1,12 +1,15 @@
 """Fit the answer step's calibrated models on the tune set: `python -m evals.train`.
 
 Only `evals/data/tune/` and the training-only pages with their questions in
-`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Five
+`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Six
 logistic regressions are fitted and written to `assistant/learned_models.json`, for the
 configured embedding model and, without any dense feature, as the `lexical` fallback for
 models nobody trained for:
 
-- units: is a candidate unit part of a gold quote (selection);
+- agreement: is a candidate unit part of a gold quote, by question × unit vector alone
+  (`select.agreement_vectors`: which dimensions of agreement count);
+- units: is a candidate unit part of a gold quote (selection), with the out-of-fold
+  agreement among its features;
 - intent: does the question, by its embedding alone, resemble answerable questions;
 - match: does the question's vector agree with its closest units' vectors in the dimensions
   where agreement marked answerable questions (`decide.match_vector`);
@@ -49,7 +52,7 @@ from assistant.answering.decide import (  # noqa: E402
     features,
     match_vector,
 )
-from assistant.answering.select import UNIT_FEATURES  # noqa: E402
+from assistant.answering.select import UNIT_FEATURES, agreement_vectors  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
 from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
@@ -60,10 +63,11 @@ from evals.documents import Layout, stage_tune_corpus  # noqa: E402
 log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
-         "intent", "match"}
+         "intent", "match", "agreement"}
 FALSE_REFUSAL_CEILING = 0.03
 FOLDS = 5
 EMBEDDING_C = (0.005, 0.01, 0.02, 0.05)
+AGREEMENT_C = (0.001, 0.003, 0.01)  # tens of thousands of candidate units, few positives
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Sample:
     item: dict[str, Any]
     vector: np.ndarray
     match: np.ndarray  # decide.match_vector: the closest units do not depend on the units model
+    agreement: np.ndarray  # select.agreement_vectors of the candidates, in unit_rows' order
     unit_rows: list[dict[str, float]]
     unit_labels: list[int]
     instrument_rows: list[dict[str, float]]
@@ -130,6 +135,13 @@ def fit(rows: Sequence[dict[str, float]], labels: Sequence[int] | np.ndarray,
         c: float = 1.0, threshold: float = 0.5, info: dict[str, Any] | None = None
         ) -> LogisticModel:
     x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype=np.float64)
+    return fit_matrix(x, labels, names, c, threshold, info)
+
+
+def fit_matrix(x: np.ndarray, labels: Sequence[int] | np.ndarray, names: Sequence[str],
+               c: float = 1.0, threshold: float = 0.5, info: dict[str, Any] | None = None
+               ) -> LogisticModel:
+    x = np.asarray(x, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, labels)
@@ -170,6 +182,9 @@ def collect(settings: Settings, layout: Layout) -> list[Sample]:
             item=item,
             vector=np.asarray(evidence.question.vector, dtype=np.float64),
             match=match_vector(handle, evidence),
+            agreement=agreement_vectors(
+                evidence.question.vector,
+                handle.unit_vectors[[c.index for c in evidence.candidates]]).astype(np.float32),
             unit_rows=[c.features for c in evidence.candidates],
             unit_labels=[_inside(c.unit, spans) for c in evidence.candidates],
             instrument_rows=rows,
@@ -180,9 +195,9 @@ def collect(settings: Settings, layout: Layout) -> list[Sample]:
     return samples
 
 
-def reselect(settings: Settings, samples: Sequence[Sample], units_model: LogisticModel
-             ) -> list[dict[str, float]]:
-    """Decision features of the samples' questions, with the trained unit model choosing the
+def reselect(settings: Settings, samples: Sequence[Sample], units_model: LogisticModel,
+             agreement: LogisticModel | None) -> list[dict[str, float]]:
+    """Decision features of the samples' questions, with the trained unit models choosing the
     units."""
     from assistant.answering.select import select
     from assistant.service import build_assistant
@@ -192,7 +207,8 @@ def reselect(settings: Settings, samples: Sequence[Sample], units_model: Logisti
     rows = []
     for sample in samples:
         _, passages, evidence = assistant.evidence(_request(sample.item), handle)
-        evidence = select(handle, evidence.question, passages, units_model)
+        evidence = select(handle, evidence.question, passages, units_model,
+                          agreement=agreement)
         rows.append(features(handle, evidence, None))
     return rows
 
@@ -228,26 +244,27 @@ def document_groups(samples: Sequence[Sample]) -> list[int]:
     return groups
 
 
-def embedding_model(vectors: np.ndarray, answerable: np.ndarray, groups: Sequence[int]
-                    ) -> tuple[LogisticModel, np.ndarray]:
-    """An answerability model over one vector per question (`intent`, `match`), and its
-    out-of-fold predictions; the regularisation is the one of `EMBEDDING_C` with the best
+def embedding_model(vectors: np.ndarray, labels: np.ndarray, groups: Sequence[int],
+                    strengths: Sequence[float] = EMBEDDING_C) -> tuple[LogisticModel, np.ndarray]:
+    """A model over the dimensions of one vector per row (`intent`, `match`, `agreement`), and
+    its out-of-fold predictions; the regularisation is the one of `strengths` with the best
     out-of-fold AUC (768 weights from a few hundred questions need strong regularisation)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(labels)
     names = tuple(f"e{i}" for i in range(vectors.shape[1]))
-    rows = [dict(zip(names, v, strict=True)) for v in vectors]
     best: tuple[float, float, np.ndarray] | None = None
-    for c in EMBEDDING_C:
+    for c in strengths:
         oof = np.zeros(len(vectors))
-        for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(vectors, answerable, groups):
-            model = fit([rows[i] for i in train_idx], answerable[train_idx], names, c=c)
+        for train_idx, test_idx in GroupKFold(n_splits=FOLDS).split(vectors, labels, groups):
+            model = fit_matrix(vectors[train_idx], labels[train_idx], names, c=c)
             oof[test_idx] = model.probabilities(vectors[test_idx])
-        auc = float(roc_auc_score(answerable, oof))
+        auc = float(roc_auc_score(labels, oof))
         if best is None or auc > best[0]:
             best = (auc, c, oof)
     assert best is not None
     auc, c, oof = best
-    model = fit(rows, answerable, names, c=c, info={
-        "questions": len(vectors), "c": c, "oof_auc": round(auc, 4)})
+    model = fit_matrix(vectors, labels, names, c=c, info={
+        "rows": len(vectors), "c": c, "oof_auc": round(auc, 4)})
     return model, oof
 
 
@@ -287,14 +304,21 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
     unit_rows = [r for s in samples for r in s.unit_rows]
     unit_labels = [y for s in samples for y in s.unit_labels]
     unit_names = keep(UNIT_FEATURES)
+    models: dict[str, LogisticModel] = {}
+    if dense:
+        models["agreement"], agreement_oof = embedding_model(
+            np.concatenate([s.agreement for s in samples]), np.asarray(unit_labels), groups,
+            AGREEMENT_C)
+        for row, value in zip(unit_rows, agreement_oof, strict=True):
+            row["agreement"] = float(value)
     unit_oof = out_of_fold(unit_rows, unit_labels, groups, unit_names)
     units = fit(unit_rows, unit_labels, unit_names, info={
         "candidates": len(unit_rows), "positives": int(sum(unit_labels)),
         "oof_auc": round(float(roc_auc_score(unit_labels, unit_oof)), 4),
     })
     answerable = np.array([int(s.item["answerable"]) for s in samples])
-    models: dict[str, LogisticModel] = {"units": units}
-    decision_rows = reselect(settings, samples, units)
+    models["units"] = units
+    decision_rows = reselect(settings, samples, units, models.get("agreement"))
     by_document = document_groups(samples) if cv == "document" else list(range(len(samples)))
     decision_names = keep(DECISION_FEATURES)
     candidates = [decision_names]

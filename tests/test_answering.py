@@ -19,7 +19,12 @@ from assistant.answering.decide import (
     unknown_names,
 )
 from assistant.answering.question import question_view
-from assistant.answering.select import DEFAULT_UNIT_MODEL, SelectParams, select
+from assistant.answering.select import (
+    DEFAULT_UNIT_MODEL,
+    SelectParams,
+    agreement_vectors,
+    select,
+)
 from assistant.config import Settings
 from assistant.learned import LogisticModel, learned, write_models
 from assistant.service import build_assistant
@@ -149,6 +154,36 @@ def test_the_decision_weighs_how_the_question_agrees_with_its_closest_units(
     doubting = decide(handle, evidence, only_match, None, over_agreement(-1.0))
     assert trusting.features and trusting.features["match"] > 0.9 and trusting.answer
     assert doubting.features and doubting.features["match"] < 0.1 and not doubting.answer
+
+
+def test_selection_weighs_the_dimensions_in_which_question_and_unit_agree(
+    small: Settings,
+) -> None:
+    """A unit the cosine ranks low comes first when the `agreement` model learned that its
+    kind of agreement with the question marks an answer, and last under the opposite model."""
+    handle, passages, view = _evidence(small, "Wat kost het ondersteuningsteam een gemeente?", 3)
+    plain = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    rows = agreement_vectors(view.vector, handle.unit_vectors[[c.index for c in plain.candidates]])
+    # a unit below the cosine's best with a dimension of agreement no other unit reaches
+    leads = [(c, int(np.argmax(rows[i] - np.delete(rows, i, axis=0).max(axis=0))), i)
+             for i, c in enumerate(plain.candidates)]
+    unique = [(c, k) for c, k, i in leads if rows[i, k] > np.delete(rows, i, axis=0)[:, k].max()]
+    target, dimension = min(unique, key=lambda pair: pair[0].dense)
+    assert target.dense < max(c.dense for c in plain.candidates)
+    names = tuple(f"e{i}" for i in range(rows.shape[1]))
+    only_agreement = LogisticModel.manual({"agreement": 10.0}, bias=-5.0)
+    column = np.sort(rows[:, dimension])
+    mean, scale = np.zeros(len(names)), np.ones(len(names))
+    mean[dimension] = (column[-1] + column[-2]) / 2  # between the target and the runner-up
+    scale[dimension] = (column[-1] - column[-2]) / 4
+    for sign, place in ((1.0, 0), (-1.0, -1)):
+        weights = np.zeros(len(names))
+        weights[dimension] = sign
+        learned_dimension = LogisticModel(names, weights, 0.0, mean, scale)
+        evidence = select(handle, view, passages, only_agreement, agreement=learned_dimension)
+        ranked = sorted(evidence.candidates, key=lambda c: -c.relevance)
+        assert ranked[place].index == target.index
+    assert {c.features["agreement"] for c in plain.candidates} == {0.5}
 
 
 def test_names_unknown_to_the_live_index_are_named(small: Settings) -> None:

@@ -25,7 +25,8 @@ from evals.train import (
 
 def _sample(answerable: bool, docs: list[str]) -> Sample:
     item = {"answerable": answerable, "gold_docs": docs}
-    return Sample(item, np.zeros(2), np.zeros(2), [], [], [], [], labels_instruments=True)
+    return Sample(item, np.zeros(2), np.zeros(2), np.zeros((0, 2)), [], [], [], [],
+                  labels_instruments=True)
 
 
 def test_questions_about_one_document_share_a_fold_group() -> None:

@@ -24,7 +24,7 @@ from assistant.answering.question import covered_weight
 from assistant.answering.select import Evidence, context_terms, unit_terms
 from assistant.language.numbers import has_detail
 from assistant.language.tokens import word_zipf
-from assistant.learned import LogisticModel
+from assistant.learned import LogisticModel, vector_probabilities
 from assistant.store import IndexHandle
 
 DECISION_FEATURES = (
@@ -172,9 +172,7 @@ def match_vector(handle: IndexHandle, evidence: Evidence) -> np.ndarray:
 def intent_score(model: LogisticModel | None, vector: np.ndarray) -> float:
     """The probability an embedding-only model (`intent` on the question's vector, `match` on
     `match_vector`) gives that the question is answerable; 0.5 without a model."""
-    if model is None or vector.shape[0] != len(model.features):
-        return 0.5
-    return float(model.probabilities(vector.astype(np.float64).reshape(1, -1))[0])
+    return float(vector_probabilities(model, vector)[0])
 
 
 def decide(

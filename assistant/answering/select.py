@@ -1,7 +1,9 @@
 """Choose the units that answer: meaning, words and structure fused, then MMR within a budget.
 
 Every unit of the best passages is scored by a calibrated model over its similarity to the
-question (EmbeddingGemma vectors made at ingest), how much of the question's weighted terms
+question (EmbeddingGemma vectors made at ingest), the dimensions in which the two vectors
+agree (`agreement`: a model over question × unit vector, a learned diagonal similarity,
+where trained for the embedding model), how much of the question's weighted terms
 it covers, its passage's rank, and its place in the document (list item, intro, a sentence
 leaning on the one before it). Selection then takes the most relevant units that add
 something new (maximal marginal relevance) until a character budget is spent, completes a
@@ -19,13 +21,13 @@ import numpy as np
 from assistant.answering.question import QuestionView, covered_weight
 from assistant.domain import Passage, Unit
 from assistant.language.numbers import has_detail
-from assistant.learned import LogisticModel
+from assistant.learned import LogisticModel, vector_probabilities
 from assistant.store import IndexHandle
 
 UNIT_FEATURES = (
     "dense", "dense_gap", "lexical", "lexical_gap", "section", "passage_prior", "passage_dense",
     "list_item", "table_row", "intro", "leaning", "question", "length", "detail_found",
-    "detail_missing", "structural", "chunk_first",
+    "detail_missing", "structural", "chunk_first", "agreement",
 )
 # Before training (and for models nobody trained for): words and rank first, meaning second.
 DEFAULT_UNIT_MODEL = LogisticModel.manual(
@@ -119,9 +121,15 @@ def gather(handle: IndexHandle, passages: list[Passage], depth: int) -> dict[int
     return found
 
 
+def agreement_vectors(question: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Question × unit vector per unit: the rows the `agreement` model reads (their sum is the
+    cosine, which weighs every dimension alike)."""
+    return np.asarray(units, dtype=np.float64) * np.asarray(question, dtype=np.float64)
+
+
 def score_candidates(
     handle: IndexHandle, view: QuestionView, passages: list[Passage], model: LogisticModel,
-    params: SelectParams,
+    params: SelectParams, agreement: LogisticModel | None = None,
 ) -> list[Candidate]:
     found = gather(handle, passages, params.candidate_passages)
     if not found:
@@ -129,6 +137,8 @@ def score_candidates(
     indexes = sorted(found, key=lambda i: (found[i], i))
     vectors = np.asarray(handle.unit_vectors[indexes], dtype=np.float32)
     dense = vectors @ view.vector.astype(np.float32) if view.vector.size else np.zeros(len(indexes))
+    agreeing = vector_probabilities(agreement, agreement_vectors(view.vector, vectors)) if (
+        view.vector.size == vectors.shape[1]) else np.full(len(indexes), 0.5)
     candidates = [
         Candidate(i, handle.units[i], found[i], float(d),
                   covered_weight(view.weights, unit_terms(handle, i)) / view.total)
@@ -144,7 +154,7 @@ def score_candidates(
         if position is not None and passage.dense is not None:
             chunk_dense[position] = passage.dense
     first_of_chunk = {min(handle.units_by_chunk[c.unit.chunk]) for c in candidates}
-    for c in candidates:
+    for c, agrees in zip(candidates, agreeing, strict=True):
         unit = c.unit
         has_any = any(has_detail(kind, unit.text) for kind in view.asked)
         c.features = {
@@ -167,6 +177,7 @@ def score_candidates(
             "detail_missing": float(bool(view.asked) and not has_any),
             "structural": float(c.passage >= params.candidate_passages),
             "chunk_first": float(c.index in first_of_chunk),
+            "agreement": float(agrees),
         }
     scores = model.probabilities(model.matrix([c.features for c in candidates]))
     for c, p in zip(candidates, scores, strict=True):
@@ -180,10 +191,10 @@ def _similarity(handle: IndexHandle, a: int, b: int) -> float:
 
 def select(
     handle: IndexHandle, view: QuestionView, passages: list[Passage], model: LogisticModel,
-    params: SelectParams | None = None,
+    params: SelectParams | None = None, agreement: LogisticModel | None = None,
 ) -> Evidence:
     params = params or SelectParams()
-    candidates = score_candidates(handle, view, passages, model, params)
+    candidates = score_candidates(handle, view, passages, model, params, agreement)
     if not candidates:
         return Evidence(view, passages, [], [])
     by_index = {c.index: c for c in candidates}
