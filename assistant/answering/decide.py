@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from assistant.answering.question import covered_weight
-from assistant.answering.select import Evidence, context_terms, unit_terms
+from assistant.answering.select import Evidence, agreement_vectors, context_terms, unit_terms
 from assistant.language.numbers import has_detail
 from assistant.language.tokens import word_zipf
 from assistant.learned import LogisticModel, vector_probabilities
@@ -164,9 +164,9 @@ def match_vector(handle: IndexHandle, evidence: Evidence) -> np.ndarray:
     closest = sorted(evidence.candidates, key=lambda c: -c.dense)[:MATCH_UNITS]
     if not closest or handle.unit_vectors.shape[-1] != vector.shape[0]:
         return np.zeros_like(vector)
-    units = np.mean([np.asarray(handle.unit_vectors[c.index], dtype=np.float64)
-                     for c in closest], axis=0)
-    return vector * units
+    units = np.mean(np.asarray(handle.unit_vectors[[c.index for c in closest]], dtype=np.float64),
+                    axis=0)
+    return agreement_vectors(vector, units)
 
 
 def intent_score(model: LogisticModel | None, vector: np.ndarray) -> float:
