@@ -157,9 +157,9 @@ def features(
 
 def match_vector(handle: IndexHandle, evidence: Evidence) -> np.ndarray:
     """The question's vector times the mean vector of its closest candidate units: a model
-    over it learns which dimensions of agreement mean the passages answer (a high cosine
-    alone also comes from sharing the topic, not the asked-for detail). Zeros without
-    candidates."""
+    over it learns which dimensions of agreement mean the passages hold what was asked (a high
+    cosine also comes from sharing the topic, not the asked-for detail). Zeros when there
+    are no candidates."""
     vector = np.asarray(evidence.question.vector, dtype=np.float64)
     closest = sorted(evidence.candidates, key=lambda c: -c.dense)[:MATCH_UNITS]
     if not closest or handle.unit_vectors.shape[-1] != vector.shape[0]:
@@ -171,7 +171,7 @@ def match_vector(handle: IndexHandle, evidence: Evidence) -> np.ndarray:
 
 def intent_score(model: LogisticModel | None, vector: np.ndarray) -> float:
     """The probability an embedding-only model (`intent` on the question's vector, `match` on
-    `match_vector`) gives that the question is answerable; 0.5 without a model."""
+    `match_vector`) gives that the question is answerable; 0.5 when none was trained."""
     return float(vector_probabilities(model, vector)[0])
 
 
