@@ -208,7 +208,15 @@ def main(argv: list[str] | None = None) -> int:
     handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     install_log_redaction()
-    result: int = args.func(args, settings)
+    from assistant.embedder import ModelUnavailable
+    from assistant.store import IndexMissing, IndexModelMismatch
+
+    try:
+        result: int = args.func(args, settings)
+    except (IndexMissing, IndexModelMismatch, ModelUnavailable) as exc:
+        # what the user must do next, not a traceback
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

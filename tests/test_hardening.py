@@ -3,6 +3,9 @@ that never takes a route down."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -294,3 +297,16 @@ def test_cli_ingest_prints_source_problems(corpus_copy: Path, tmp_path: Path,
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert "Bronproblemen" in out and "verzilverlening" in out
+
+
+def test_the_command_line_says_in_dutch_that_there_is_no_index(tmp_path: Path) -> None:
+    """`assistant ask` before any ingest: one line saying what to do, exit code 2, no
+    traceback."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "leeg"), "EMBEDDING_MODEL": "hashing:256",
+           "SQLITE_PATH": str(tmp_path / "app.sqlite")}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "Wat is de Blijverslening?"],
+        capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "Er is nog geen index" in done.stderr and "assistant ingest" in done.stderr
+    assert "Traceback" not in done.stderr
