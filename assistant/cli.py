@@ -214,7 +214,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.func(args, settings)
     except (IndexMissing, IndexModelMismatch, ModelUnavailable) as exc:
-        # what the user must do next, not a traceback
         print(f"Fout: {exc}", file=sys.stderr)
         return 2
     return result
