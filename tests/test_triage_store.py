@@ -155,3 +155,24 @@ def test_parallel_adds_from_processes(tmp_path: Path) -> None:
     assert listed["total"] == 100 and {i["id"] for i in listed["items"]} == set(ids)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _create_shared(path: str) -> str:
+    from assistant.storage.sqlite import create
+
+    try:
+        create(Path(path), "CREATE TABLE IF NOT EXISTS t (a TEXT); "
+                           "CREATE INDEX IF NOT EXISTS t_a ON t (a);")
+    except sqlite3.OperationalError as exc:
+        return str(exc)
+    return "ok"
+
+
+def test_processes_opening_a_new_file_together_all_succeed(tmp_path: Path) -> None:
+    """Several processes creating the same new SQLite file at once: SQLite tells the losers of
+    the switch to WAL "database is locked" without waiting; every one must still succeed."""
+    outcomes = []
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        for round_ in range(30):
+            outcomes += pool.map(_create_shared, [str(tmp_path / f"new-{round_}.sqlite")] * 8)
+    assert outcomes == ["ok"] * len(outcomes)

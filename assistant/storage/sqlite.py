@@ -5,7 +5,9 @@ concurrent writers wait for each other instead of failing."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +30,21 @@ def connect(path: Path, *pragmas: str) -> Iterator[sqlite3.Connection]:
 
 
 def create(path: Path, schema: str) -> None:
-    """The file (and its folder) in WAL mode with the schema applied; idempotent."""
+    """The file (and its folder) in WAL mode with the schema applied; idempotent.
+
+    Processes that open a new file at the same moment race to switch it to WAL, and SQLite
+    answers the loser "database is locked" at once, without its busy timeout (8 of 320
+    parallel opens here). So a locked open is tried again until the busy timeout has passed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(path) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(schema)
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            with connect(path) as conn:
+                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(schema)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.1))
