@@ -292,14 +292,17 @@ def test_committed_gold_data_is_valid() -> None:
 
 
 def test_committed_tune_documents_and_their_questions() -> None:
-    """The training-only pages keep their ids (metadata for four, file name for three), and
+    """The training-only pages keep their ids (metadata for seven, file name for five), and
     every answerable question about them names one of them as its first gold document."""
     layout = Layout()
     pages = {d.doc_id for d in tune_documents(layout)}
     assert pages == {"wmo-woningaanpassing-oosterwaarde", "mantelzorgwoning-brakelveen",
                      "doorstroomregeling-senioren-lindenhof", "subsidie-samen-wonen-in-de-kern",
                      "nieuws-tussenvoorziening-dijkmark", "lenen-woningaanpassing-rivierenmeer",
-                     "nieuwsbrief-woonzorgnetwerk-oostvliet"}
+                     "nieuwsbrief-woonzorgnetwerk-oostvliet",
+                     "seniorenwoningen-verhuisbegeleiding-zilverlinde",
+                     "beleidsnotitie-wonen-en-zorg-heeseloord", "begeleid-wonen-de-zwaluw",
+                     "nieuws-woonzorgcoalitie-aalsterland", "woonzorgloket-zuiderhout"}
     paths = sorted(layout.tune_documents_dir.glob("questions*.jsonl"))
     assert [p.name for p in paths] == ["questions-catalogue.jsonl", "questions.jsonl"]
     result = validate_paths(paths, layout)
