@@ -64,7 +64,7 @@ log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
          "intent", "match", "agreement"}
-FALSE_REFUSAL_CEILING = 0.03
+FALSE_REFUSAL_TARGET = 0.05  # the most false refusals the product may make (issue #11)
 FOLDS = 5
 EMBEDDING_C = (0.005, 0.01, 0.02, 0.05)
 AGREEMENT_C = (0.001, 0.003, 0.01)  # tens of thousands of candidate units, few positives
@@ -213,10 +213,20 @@ def reselect(settings: Settings, samples: Sequence[Sample], units_model: Logisti
     return rows
 
 
+def false_refusal_ceiling(answerable_questions: int) -> float:
+    """The target less one standard error of an out-of-fold rate over this many answerable
+    questions: the threshold is chosen on the same estimate it is judged by, so without the
+    margin about half of all fresh question sets would land above the target."""
+    if not answerable_questions:
+        return FALSE_REFUSAL_TARGET
+    error = np.sqrt(FALSE_REFUSAL_TARGET * (1 - FALSE_REFUSAL_TARGET) / answerable_questions)
+    return float(max(0.0, FALSE_REFUSAL_TARGET - error))
+
+
 def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> float:
     """The highest threshold whose false refusals (answerable below it) stay under the ceiling."""
     scores = np.sort(probabilities[answerable == 1])
-    allowed = int(np.floor(FALSE_REFUSAL_CEILING * len(scores)))
+    allowed = int(np.floor(false_refusal_ceiling(len(scores)) * len(scores)))
     return float(scores[allowed] - 1e-6) if len(scores) else 0.5
 
 
@@ -270,29 +280,34 @@ def embedding_model(vectors: np.ndarray, labels: np.ndarray, groups: Sequence[in
 
 def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups: Sequence[int],
                    candidates: Sequence[Sequence[str]]) -> LogisticModel:
-    """The decision over the feature set (of `candidates`, the first the fullest) that refuses
-    most out of fold at the false-refusal ceiling."""
+    """The decision over the feature set (of `candidates`, the first the fullest) whose
+    out-of-fold probabilities rank answerable above unanswerable questions best (AUC). The
+    share refused at the ceiling is reported per set but not used to choose: it hangs on the
+    few answerable questions around one quantile, and between data sets of this size it
+    swapped the chosen set on differences of one standard error."""
     best: tuple[float, float, Sequence[str], np.ndarray, float] | None = None
-    tried = {}
+    tried, ranked = {}, {}
     for names in candidates:
         oof = out_of_fold(rows, list(answerable), groups, names)
         threshold = choose_threshold(oof, answerable)
         refusal = float((oof < threshold)[answerable == 0].mean())
         auc = float(roc_auc_score(answerable, oof))
         left_out = [n for n in candidates[0] if n not in names]
-        tried["without " + ", ".join(left_out) if left_out else "all"] = round(refusal, 4)
-        if best is None or (refusal, auc) > (best[0], best[1]):
-            best = (refusal, auc, names, oof, threshold)
+        label = "without " + ", ".join(left_out) if left_out else "all"
+        tried[label], ranked[label] = round(refusal, 4), round(auc, 4)
+        if best is None or (auc, refusal) > (best[0], best[1]):
+            best = (auc, refusal, names, oof, threshold)
     assert best is not None
-    _, auc, names, oof, threshold = best
+    auc, _, names, oof, threshold = best
     refused = oof < threshold
     return fit(rows, list(answerable), names, threshold=threshold, info={
         "questions": len(rows), "unanswerable": int((answerable == 0).sum()),
         "oof_auc": round(auc, 4),
         "oof_refusal_rate": round(float(refused[answerable == 0].mean()), 4),
         "oof_false_refusal_rate": round(float(refused[answerable == 1].mean()), 4),
-        "false_refusal_ceiling": FALSE_REFUSAL_CEILING,
+        "false_refusal_ceiling": round(false_refusal_ceiling(int(answerable.sum())), 4),
         "oof_refusal_by_features": tried,
+        "oof_auc_by_features": ranked,
     })
 
 
