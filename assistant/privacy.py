@@ -92,7 +92,8 @@ LABEL_RE = re.compile(
     rf"(?P<name>{_INITIAL}*{_CAP}(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{0,2}})"
 )
 CONTACT_NEIGHBOUR_RE = re.compile(
-    rf"(?P<open>\(\s*)?(?P<name>\b(?:{_INITIAL}+|[A-Z][a-z]+[ ])(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
+    r"(?P<open>\(\s*|\b[A-Za-zÀ-ÿ-]+:[ ]*)?"
+    rf"(?P<name>\b(?:{_INITIAL}+|[A-Z][a-z]+[ ])(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
     r"(?=\s*[,(/]\s*(?:(?i:tel|telefoon|e-?mail|mail|mob|mobiel)\.?:?\s*)?"
     r"\[(?:TELEFOON|E-MAIL)\])"
 )
@@ -117,7 +118,7 @@ FIRST_NAMES = frozenset({
 
 # Faker locales whose first names people in the Netherlands commonly carry.
 NAME_LOCALES = ("nl_NL", "nl_BE", "fr_BE", "en_GB", "en_US", "en_IE", "de_DE", "fr_FR", "tr_TR",
-                "ar_AA", "pl_PL", "da_DK")
+                "ar_AA", "pl_PL", "da_DK", "en_IN")
 # A first name this frequent in Dutch text is read as the word ("Dan", "Beste", "Anders");
 # below it, wordfreq cannot tell a name from a word, so the Faker names between Zipf 3.8 and
 # 5 that are also Dutch words or places are listed here.
@@ -127,6 +128,7 @@ NAMES_THAT_ARE_WORDS = frozenset({
     "Jet", "Job", "Kader", "Kick", "Leen", "Lieve", "Line", "Lot", "Marine", "Mercedes", "Nova",
     "Peer", "Pol", "Roman", "Roos", "Server", "Sierra", "Stan", "Steen", "Summer", "Tan", "Toon",
     "Urban", "Wolf", "Zak", "Sydney", "Gene", "Guy", "Dawn", "August", "Allen", "Erin",
+    "Forum", "Hema", "Lucky", "Veer",
 })
 _SIMPLE_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]{2,}")
 
@@ -244,9 +246,9 @@ def _replace_name(match: re.Match[str]) -> str:
 
 
 def _replace_contact_neighbour(match: re.Match[str]) -> str:
-    """A name right before a phone number or e-mail; outside parentheses only a known first
-    name, initials or a surname starting with "De" ("De Boer, 06-...") count, so
-    "Thuiszorg Oost, 06-..." keeps the organisation."""
+    """A name right before a phone number or e-mail; outside parentheses or a role label
+    ("Woonconsulent: ...") only a known first name, initials or a surname starting with "De"
+    ("De Boer, 06-...") count, so "Thuiszorg Oost, 06-..." keeps the organisation."""
     first = match.group("name").split(" ")[0]
     if (match.group("open") or first.endswith(".") or first == "De"
             or first in known_first_names()):

@@ -270,6 +270,18 @@ def test_names_after_a_relation_or_before_an_age(text: str, expected: str) -> No
     assert redact(text) == expected
 
 
+def test_a_name_after_a_role_label_and_before_contact_details_goes() -> None:
+    """Any role can head a signature line ("Projectleider:", "Wijkverpleegkundige:"), and
+    first names of Dutch people of Surinamese-Hindustani descent come from Faker's en_IN."""
+    assert (redact("Projectleider: Xandrik Bolwerk, 06 23456789")
+            == "Projectleider: [NAAM], [TELEFOON]")
+    assert (redact("Wijkverpleegkundige: Ravi Sewdien (r.sewdien@voorbeeld.nl)")
+            == "Wijkverpleegkundige: [NAAM] ([E-MAIL])")
+    assert redact("Gisteren belde Anjali Ramcharan over de lift.") == (
+        "Gisteren belde [NAAM] over de lift.")
+    assert redact("Het Forum Wonen en Zorg komt bijeen.") == "Het Forum Wonen en Zorg komt bijeen."
+
+
 def test_surnames_starting_with_de_are_names_beside_contact_details_and_greetings() -> None:
     assert redact("Bel gerust De Boer, 06-12345678.") == "Bel gerust [NAAM], [TELEFOON]."
     assert redact("Vriendelijke groet, De Graaf") == "Vriendelijke groet, [NAAM]"
