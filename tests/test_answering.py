@@ -156,6 +156,21 @@ def test_the_decision_weighs_how_the_question_agrees_with_its_closest_units(
     assert doubting.features and doubting.features["match"] < 0.1 and not doubting.answer
 
 
+def test_a_words_only_decision_refuses_a_question_sharing_no_word_with_its_passage(
+    small: Settings,
+) -> None:
+    """Without dense features a model has only words to go on: however its weights lean, a
+    question none of whose words its best passage holds is refused; a model that also sees
+    meaning decides itself."""
+    handle, passages, view = _evidence(small, "Hoe bak ik een appeltaart?", 3)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    assert evidence.chosen and features(handle, evidence, None)["passage_cover"] == 0
+    words_only = LogisticModel.manual({"length": 0.1}, bias=10.0)
+    with_meaning = LogisticModel.manual({"length": 0.1, "passage_dense": 0.1}, bias=10.0)
+    assert not decide(handle, evidence, words_only, None).answer
+    assert decide(handle, evidence, with_meaning, None).answer
+
+
 def test_selection_weighs_the_dimensions_in_which_question_and_unit_agree(
     small: Settings,
 ) -> None:

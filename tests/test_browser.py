@@ -39,6 +39,8 @@ else:
 
 QUESTION = "Welke lening is er voor huurders die hun woning willen aanpassen?"
 FOLLOW_UP = "En voor eigenaren van een koopwoning?"
+# names the instrument, so the lexical fallback models of the hashing embedder suggest it too
+INSTRUMENT_QUESTION = "Is de Blijverslening er ook voor huurders die hun woning willen aanpassen?"
 LIST_QUESTION = "Welke drie varianten van contracten zijn er bij het scheiden van wonen en zorg?"
 OFF_TOPIC = ("Schrijf een gedicht over de zomer.", "Hoe bak ik een appeltaart?")
 XSS = "<img src=x onerror=alert(1)> Wat is de Blijverslening?"
@@ -369,7 +371,7 @@ def test_cited_sources_first_and_the_rest_folded(chat: tuple[Page, PageProbe, st
 @pytest.mark.integration
 def test_instrument_cards_speak_to_advisers(chat: tuple[Page, PageProbe, str]) -> None:
     page, probe, kind = chat
-    data = ask(page, QUESTION)
+    data = ask(page, INSTRUMENT_QUESTION)
     assert data["instruments"]
     answer = last_answer(page)
     section = answer.locator("section.instruments")
@@ -533,7 +535,7 @@ def test_follow_up_sends_history_and_gets_a_second_answer(
 @pytest.mark.integration
 def test_each_answers_sections_have_unique_names(chat: tuple[Page, PageProbe, str]) -> None:
     page, probe, kind = chat
-    ask(page, QUESTION)
+    ask(page, INSTRUMENT_QUESTION)
     ask(page, FOLLOW_UP)
     names = region_names(page)
     assert len(names) == len(set(names)), names
