@@ -87,10 +87,21 @@ def test_a_broken_taxonomy_is_refused(corpus_copy: Path) -> None:
     "", "   ", "hulp!", "asdkjh qwe zxcv mnbv lkjh poiu zzzt",
     "The care provider stops supporting our tenant next week, what can we do now?",
     "Die Wohnungsbaugesellschaft hat den Vertrag gekündigt und wir wissen nicht weiter.",
+    "Le bailleur social a résilié le contrat et nous ne savons plus quoi faire maintenant.",
 ])
 def test_what_is_not_a_report_is_refused(text: str) -> None:
     with pytest.raises(NotAReport, match="Beschrijf"):
         check_report(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Het housing first team heeft geen budget meer voor de case managers, dus de pilot stopt.",
+    "Onze community manager zegt dat het buurthuis dichtgaat; de seniors missen hun meeting point.",
+])
+def test_dutch_with_english_loanwords_is_a_report(text: str) -> None:
+    """Policy Dutch borrows English terms; the Dutch around them decides the language, where a
+    word-by-word majority refused the first of these."""
+    check_report(text)
 
 
 def test_a_refused_report_is_not_queued(fake_index: Settings, tmp_path: Path) -> None:
