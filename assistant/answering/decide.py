@@ -183,11 +183,10 @@ def decide(
         return Decision(False, 0.0, "niet-in-documenten")
     values = features(handle, evidence, intent, match)
     probability = model.probability(values)
-    if not values["passage_cover"] and not {"passage_dense", "unit_dense"} & set(model.features):
-        # a model without the dense features sees words only: a question that shares no
-        # word with its best passage has no evidence that model could weigh
-        return Decision(False, probability, *_reason(handle, evidence, values), features=values)
-    if probability >= model.threshold:
+    # a model without the dense features sees words only: a question that shares no word
+    # with its best passage has no evidence that model could weigh
+    words_only = not {"passage_dense", "unit_dense"} & set(model.features)
+    if probability >= model.threshold and (values["passage_cover"] or not words_only):
         return Decision(True, probability, "", features=values)
     return Decision(False, probability, *_reason(handle, evidence, values), features=values)
 
