@@ -64,7 +64,7 @@ def stem(word: str) -> str:
     return stem_words([word])[0]
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)  # Dutch, and the rivals a report's language is weighed against
 def _frequencies(language: str) -> dict[str, float]:
     import wordfreq
 

@@ -11,9 +11,6 @@ not.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from wordfreq import zipf_frequency
 
 from assistant.language.normalize import fold
 from assistant.language.tokens import stem, word_zipf
@@ -49,14 +46,7 @@ def dutch_lead(words: list[str]) -> float:
     """How much more often Dutch writes these words than the closest rival language does,
     summed in Zipf units (the log10 of a frequency ratio)."""
     dutch = sum(word_zipf(w) for w in words)
-    return dutch - max(sum(_rival_zipf(w, language) for w in words) for language in RIVALS)
-
-
-@lru_cache(maxsize=65536)
-def _rival_zipf(word: str, language: str) -> float:
-    if language == "en":
-        return word_zipf(word, "en")
-    return float(zipf_frequency(word, language))
+    return dutch - max(sum(word_zipf(w, language) for w in words) for language in RIVALS)
 
 
 def check_report(text: str, vocabulary: frozenset[str] = frozenset()) -> None:
