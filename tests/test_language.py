@@ -3,6 +3,7 @@ follow-up rewriting."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -140,9 +141,33 @@ def test_follow_up_is_rewritten_with_the_previous_question() -> None:
     assert rewritten.startswith("Voor huurders?")
 
 
+def test_a_follow_up_on_a_follow_up_keeps_the_topic_of_the_conversation() -> None:
+    """The topic is the last question that stood alone, with the follow-ups since; an older
+    standalone question is a topic the conversation left."""
+    history = [
+        Turn(role="user", content="Wat doet het Ondersteuningsteam Wonen en Zorg voor gemeenten?"),
+        Turn(role="assistant", content="Het helpt bij vastgelopen afspraken [1]."),
+        Turn(role="user", content="Wat is de Verzilverlening?"),
+        Turn(role="assistant", content="Een lening voor eigenaren [1]."),
+        Turn(role="user", content="Vanaf welke leeftijd kan dat?"),
+        Turn(role="assistant", content="Dat staat niet in de documenten."),
+    ]
+    rewritten = standalone_question("En moet ik dan maandelijks aflossen?", history)
+    assert rewritten.startswith("Moet ik dan maandelijks aflossen?")
+    assert "Verzilverlening" in rewritten and "leeftijd" in rewritten
+    assert "Ondersteuningsteam" not in rewritten
+
+
+@pytest.mark.parametrize("question", ["Hoeveel kost het?", "Hoeveel zijn er?",
+                                      "Wie betaalt hem terug?", "Welke van de twee is beter?"])
+def test_a_question_leaning_on_a_pronoun_is_a_follow_up(question: str) -> None:
+    assert is_elliptical(question)
+
+
 def test_standalone_question_is_kept() -> None:
     question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
     history = [Turn(role="user", content="Wat is de Verzilverlening?")]
     assert not is_elliptical(question)
     assert standalone_question(question, history) == question
     assert standalone_question("En voor huurders?", []) == "En voor huurders?"
+    assert not is_elliptical("Wat is het Ondersteuningsteam Wonen en Zorg?")

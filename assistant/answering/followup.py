@@ -11,10 +11,14 @@ from assistant.schemas import Turn
 
 CONNECTIVE = re.compile(r"^(en|maar|ook|dus|of|en als|wat als|hoe zit het met|geldt dat)\b", re.I)
 ANAPHORA = re.compile(
-    r"\b(ze|zij|hun|hen|die|dat|deze|dit|daar|daarvan|daarin|daarbij|daarvoor|hiervoor|ervoor"
-    r"|erbij|ervan|dan|zo'n|zulke|het programma|die regeling|die lening|dezelfde|hetzelfde)\b",
+    r"\b(ze|zij|hun|hen|hem|die|dat|deze|dit|daar|daarvan|daarin|daarbij|daarvoor|hiervoor|ervoor"
+    r"|erbij|ervan|dan|zo'n|zulke|het programma|die regeling|die lening|dezelfde|hetzelfde"
+    r"|beide|beiden|(?:de|die|deze) (?:twee|drie))\b",
     re.I,
 )
+# A clause-final "het" or "er" is a pronoun (an article needs a noun after it):
+# "Hoeveel kost het?", "Hoeveel zijn er?".
+FINAL_PRONOUN = re.compile(r"\b(het|er)\W*$", re.I)
 QUESTION_WORD = re.compile(
     r"^(wat|wie|welke?|waar|wanneer|waarom|hoe|hoeveel|kan|kunnen|mag|moet|is|zijn|heeft|hebben"
     r"|geldt|bestaat|krijg|krijgt)\b",
@@ -30,13 +34,28 @@ def is_elliptical(question: str) -> bool:
     stripped = question.strip()
     if CONNECTIVE.match(stripped):
         return True
-    if ANAPHORA.search(stripped) and len(content) < 2 * MIN_CONTENT_TERMS:
+    if (ANAPHORA.search(stripped) or FINAL_PRONOUN.search(stripped)) and (
+        len(content) < 2 * MIN_CONTENT_TERMS
+    ):
         return True
     return not QUESTION_WORD.match(stripped) and len(content) < MIN_CONTENT_TERMS
 
 
+def _topic(questions: Sequence[str]) -> str:
+    """What the conversation is about by the last of `questions`: the last one that stood
+    alone, with the follow-ups asked since (a third turn "En moet ik dan aflossen?" after
+    "Vanaf welke leeftijd kan dat?" still means the loan the first turn named)."""
+    chain: list[str] = []
+    for question in reversed(questions):
+        chain.insert(0, question)
+        if not is_elliptical(question):
+            break
+    return " ".join(chain)
+
+
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The question itself when it stands alone, else joined with the previous user question."""
+    """The question itself when it stands alone, else joined with the conversation's topic:
+    the last user question that stood alone and the follow-ups since."""
     question = question.strip()
     previous = [
         turn.content.strip() for turn in history if turn.role == "user" and turn.content.strip()
@@ -50,4 +69,4 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
     )
     if stripped:
         stripped = stripped[0].upper() + stripped[1:]
-    return render("followup", question=stripped or question, previous=previous[-1])
+    return render("followup", question=stripped or question, previous=_topic(previous))
