@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answering.compose import compose
 from assistant.answering.conflicts import find_conflicts
 from assistant.answering.decide import DEFAULT_DECISION_MODEL, Decision, decide
-from assistant.answering.followup import standalone_question
+from assistant.answering.followup import conversation_topic, standalone_question
 from assistant.answering.question import question_view
 from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select
 from assistant.config import Settings
@@ -198,7 +198,7 @@ class Assistant:
         ))
         context = ""
         if question != request.question.strip():
-            context = " ".join(t.content for t in request.history if t.role == "user")
+            context = conversation_topic(request.history)
         view = question_view(request.question if context else question, vector,
                              handle.analyzer, handle.bm25.idf, context)
         return question, passages, select(handle, view, passages, self.models.units,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.answering.followup import is_elliptical, standalone_question
+from assistant.answering.followup import conversation_topic, is_elliptical, standalone_question
 from assistant.language.abbreviations import find_abbreviations
 from assistant.language.numbers import asked_details, figures, has_detail, soon, to_number
 from assistant.language.sentences import split_sentences
@@ -156,6 +156,9 @@ def test_a_follow_up_on_a_follow_up_keeps_the_topic_of_the_conversation() -> Non
     assert rewritten.startswith("Moet ik dan maandelijks aflossen?")
     assert "Verzilverlening" in rewritten and "leeftijd" in rewritten
     assert "Ondersteuningsteam" not in rewritten
+    assert conversation_topic(history) == "Wat is de Verzilverlening? Vanaf welke leeftijd kan dat?"
+    assert conversation_topic(history[:2]) == history[0].content
+    assert conversation_topic([]) == ""
 
 
 @pytest.mark.parametrize("question", ["Hoeveel kost het?", "Hoeveel zijn er?",

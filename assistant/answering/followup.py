@@ -41,12 +41,15 @@ def is_elliptical(question: str) -> bool:
     return not QUESTION_WORD.match(stripped) and len(content) < MIN_CONTENT_TERMS
 
 
-def _topic(questions: Sequence[str]) -> str:
-    """What the conversation is about by the last of `questions`: the last one that stood
-    alone, with the follow-ups asked since (a third turn "En moet ik dan aflossen?" after
-    "Vanaf welke leeftijd kan dat?" still means the loan the first turn named)."""
+def conversation_topic(history: Sequence[Turn]) -> str:
+    """What the conversation is about by now: the last user question that stood alone, with
+    the follow-ups asked since (a third turn "En moet ik dan aflossen?" after "Vanaf welke
+    leeftijd kan dat?" still means the loan the first turn named); "" without user turns."""
     chain: list[str] = []
-    for question in reversed(questions):
+    for turn in reversed(history):
+        question = turn.content.strip()
+        if turn.role != "user" or not question:
+            continue
         chain.insert(0, question)
         if not is_elliptical(question):
             break
@@ -54,13 +57,10 @@ def _topic(questions: Sequence[str]) -> str:
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The question itself when it stands alone, else joined with the conversation's topic:
-    the last user question that stood alone and the follow-ups since."""
+    """The question itself when it stands alone, else joined with the conversation's topic."""
     question = question.strip()
-    previous = [
-        turn.content.strip() for turn in history if turn.role == "user" and turn.content.strip()
-    ]
-    if not previous or not is_elliptical(question):
+    topic = conversation_topic(history)
+    if not topic or not is_elliptical(question):
         return question
     stripped = (
         CONNECTIVE.sub("", question, count=1).strip(" ,")
@@ -69,4 +69,4 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
     )
     if stripped:
         stripped = stripped[0].upper() + stripped[1:]
-    return render("followup", question=stripped or question, previous=_topic(previous))
+    return render("followup", question=stripped or question, previous=topic)
