@@ -44,7 +44,7 @@ def is_elliptical(question: str) -> bool:
 def conversation_topic(history: Sequence[Turn]) -> str:
     """What the conversation is about by now: the last user question that stood alone, with
     the follow-ups asked since (a third turn "En moet ik dan aflossen?" after "Vanaf welke
-    leeftijd kan dat?" still means the loan the first turn named); "" without user turns."""
+    leeftijd kan dat?" still means the loan the first turn named); "" before any user turn."""
     chain: list[str] = []
     for turn in reversed(history):
         question = turn.content.strip()
