@@ -42,9 +42,9 @@ def is_elliptical(question: str) -> bool:
 
 
 def conversation_topic(history: Sequence[Turn]) -> str:
-    """What the conversation is about by now: the last user question that stood alone, with
-    the follow-ups asked since (a third turn "En moet ik dan aflossen?" after "Vanaf welke
-    leeftijd kan dat?" still means the loan the first turn named); "" before any user turn."""
+    """The topic by now: the last user question that stood alone, with the follow-ups asked
+    since (a third turn "En moet ik dan aflossen?" after "Vanaf welke leeftijd kan dat?" still
+    means the loan the first turn named); "" if no user turn came yet."""
     chain: list[str] = []
     for turn in reversed(history):
         question = turn.content.strip()
@@ -57,7 +57,7 @@ def conversation_topic(history: Sequence[Turn]) -> str:
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The question itself when it stands alone, else joined with the conversation's topic."""
+    """The question itself when it stands alone, else joined with the topic so far."""
     question = question.strip()
     topic = conversation_topic(history)
     if not topic or not is_elliptical(question):
