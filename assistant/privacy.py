@@ -5,7 +5,8 @@ identifiers (BSN, IBAN, phone numbers, e-mail, postcode, street + number) and na
 stand next to an honorific, a signature label, a self-introduction, a contact detail or a
 known first name. Known first names come from Faker's person data for the languages spoken in
 the Netherlands (thousands of names, maintained upstream), minus names that are ordinary Dutch
-words ("Dan", "Beste", "Kader"), judged by their frequency in wordfreq.
+words ("Dan", "Beste", "Kader"), judged by their frequency in wordfreq; beside a contact
+detail Faker's surnames count too, since its first names miss many Dutch ones.
 Over-redaction is preferred to a leak: every 9-digit number counts as a BSN.
 """
 
@@ -77,7 +78,9 @@ NOT_STREETS = frozenset({
 _INITIAL = r"(?:[A-Z][a-z]{0,2}\.[ ]?)"
 _PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|von)"
 _CAP = rf"(?:[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-(?:{_PARTICLE}[ ])?[A-ZÀ-Ý][a-zà-ÿ'’]+)*)"
-_FULL_NAME = rf"(?:{_INITIAL}*(?:{_CAP}[ ])?(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
+# Up to two capitalised words before the surname: a first name and a capitalised particle
+# ("Mohamed Ben Ali", "Maria Dos Santos").
+_FULL_NAME = rf"(?:{_INITIAL}*(?:{_CAP}[ ]){{0,2}}(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
 
 HONORIFIC_RE = re.compile(
     r"(?P<hon>\b(?i:mevrouw|mevr\.|mw\.|mvr\.|mej\.|meneer|mijnheer|mnr\.|dhr\.|de[ ]heer|"
@@ -144,6 +147,19 @@ def known_first_names() -> frozenset[str]:
                 if _SIMPLE_NAME.fullmatch(name) and zipf_frequency(name.lower(), "nl") < WORD_ZIPF:
                     names.add(name)
     return frozenset(names - NOT_A_NAME - NAMES_THAT_ARE_WORDS)
+
+
+@lru_cache(maxsize=1)
+def known_surnames() -> frozenset[str]:
+    """Faker's surnames for the same languages; only read right before a contact detail,
+    where a surname that is also a word ("Visser", "Bakker") is still a name."""
+    names: set[str] = set()
+    for locale in NAME_LOCALES:
+        values = getattr(importlib.import_module(f"faker.providers.person.{locale}").Provider,
+                         "last_names", ())
+        names.update(n for n in (values.keys() if isinstance(values, dict) else values)
+                     if _SIMPLE_NAME.fullmatch(n))
+    return frozenset(names - NOT_A_NAME)
 
 
 # A capitalised word followed by a capitalised surname of one or two words ("El Khatib",
@@ -247,11 +263,12 @@ def _replace_name(match: re.Match[str]) -> str:
 
 def _replace_contact_neighbour(match: re.Match[str]) -> str:
     """A name right before a phone number or e-mail; outside parentheses or a role label
-    ("Woonconsulent: ...") only a known first name, initials or a surname starting with "De"
-    ("De Boer, 06-...") count, so "Thuiszorg Oost, 06-..." keeps the organisation."""
-    first = match.group("name").split(" ")[0]
-    if (match.group("open") or first.endswith(".") or first == "De"
-            or first in known_first_names()):
+    ("Woonconsulent: ...") only a known first name or surname, initials or a surname starting
+    with "De" ("De Boer, 06-...") count, so "Thuiszorg Oost, 06-..." keeps the organisation."""
+    words = match.group("name").split(" ")
+    surname = words[-1] in known_surnames() and words[0] not in NOT_A_NAME
+    if (match.group("open") or words[0].endswith(".") or words[0] == "De"
+            or words[0] in known_first_names() or surname):
         return match.group(0)[: match.start("name") - match.start()] + NAME
     return match.group(0)
 

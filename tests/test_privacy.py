@@ -314,3 +314,24 @@ def test_a_surname_of_two_words_goes_with_the_first_name(text: str, expected: st
 )
 def test_initials_and_a_surname_are_a_name_anywhere(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_a_known_surname_before_contact_details_is_a_name_even_with_an_unknown_first_name(
+) -> None:
+    """Faker's first names miss many Dutch ones ("Gerdien"); its surnames still tell a person
+    from an organisation, whose name starts with a word such as "Wijkteam"."""
+    assert (redact("Namens team Zuid, Gerdien Visser, tel. 06-12345678. Graag contact.")
+            == "Namens team Zuid, [NAAM], tel. [TELEFOON]. Graag contact.")
+    assert redact("Bel Thuiszorg Oost, 06-12345678.") == "Bel Thuiszorg Oost, [TELEFOON]."
+    assert redact("Bel Wijkteam West, 06-12345678.") == "Bel Wijkteam West, [TELEFOON]."
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Betreft: dhr. Mohamed Ben Ali, deelnemer.", "Mevrouw Maria Dos Santos belde.",
+     "Mw. A. El Haddouti belde."],
+)
+def test_an_honorific_takes_a_name_with_a_capitalised_particle_whole(text: str) -> None:
+    redacted = redact(text)
+    assert "[NAAM]" in redacted
+    assert not any(part in redacted for part in ("Ali", "Santos", "Haddouti", "Ben", "Dos"))
