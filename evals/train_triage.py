@@ -44,7 +44,12 @@ URGENT_RECALL = 0.9
 SUPPORT_BETA = 2.0
 FOLDS = 5
 SEED = 20261201
-C_EMBEDDING = 0.05
+# Regularisation per label, chosen by out-of-fold log loss: the best strength depends on how
+# many reports carry the label and grows weaker as the tune set grows.
+C_EMBEDDING = (0.005, 0.01, 0.02, 0.05, 0.1)
+C_LEXICAL = (1.0,)
+# Urgency keeps one strength: its threshold is set for recall, not for the likelihood.
+C_URGENCY = {True: 0.05, False: 1.0}
 
 
 def tune_reports(directory: Path = TUNE_DIR) -> list[dict[str, Any]]:
@@ -88,12 +93,20 @@ def _recall_threshold(probabilities: np.ndarray, labels: np.ndarray, recall: flo
     return float(positives[int(np.floor((1 - recall) * len(positives)))] - 1e-6)
 
 
+def _log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
 def label_model(rows: list[dict[str, float]], labels: np.ndarray, names: Sequence[str],
-                c: float, beta: float = 1.0) -> LogisticModel:
-    oof = _oof(rows, labels, names, c)
-    threshold, precision, recall = _threshold(oof, labels, beta)
+                grid: Sequence[float], beta: float = 1.0) -> LogisticModel:
+    """The regularisation with the lowest out-of-fold log loss, and the threshold with the
+    best out-of-fold F-beta at that strength."""
+    oofs = {c: _oof(rows, labels, names, c) for c in grid}
+    c = min(grid, key=lambda strength: _log_loss(oofs[strength], labels))
+    threshold, precision, recall = _threshold(oofs[c], labels, beta)
     return fit(rows, labels, names, c, threshold, info={
-        "reports": len(rows), "positives": int(labels.sum()),
+        "reports": len(rows), "positives": int(labels.sum()), "c": c,
         "oof_precision": round(precision, 3), "oof_recall": round(recall, 3)})
 
 
@@ -102,21 +115,22 @@ def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[An
     dimension = len(analyses[0].vector)
     embedding = [f"{EMBEDDING_PREFIX}{i}" for i in range(dimension)] if dense else []
     label_names = [*embedding, *(n for n in LABEL_FEATURES if dense or n not in DENSE)]
-    c = C_EMBEDDING if dense else 1.0
+    grid = C_EMBEDDING if dense else C_LEXICAL
     models: dict[str, LogisticModel] = {}
     for theme in (t.spec.id for t in engine.taxonomy.themes):
         labels = np.array([int(theme in r["themes"]) for r in reports])
         rows = [a.theme_rows[theme] for a in analyses]
-        models[f"theme:{theme}"] = label_model(rows, labels, label_names, c)
+        models[f"theme:{theme}"] = label_model(rows, labels, label_names, grid)
     for fase in (f.id for f in engine.taxonomy.fases):
         labels = np.array([int(r["fase"] == fase) for r in reports])
         rows = [a.fase_rows[fase] for a in analyses]
-        models[f"fase:{fase}"] = label_model(rows, labels, label_names, c)
+        models[f"fase:{fase}"] = label_model(rows, labels, label_names, grid)
     _, _, signals, _ = engine.profiles()
     urgency_rows = [urgency_features(a.vector, a.sentence_vectors, signals, a.redacted)[0]
                     for a in analyses]
     urgent = np.array([int(r.get("urgent", False)) for r in reports])
     urgency_names = [*embedding, *(n for n in URGENCY_FEATURES if dense or n not in DENSE)]
+    c = C_URGENCY[dense]
     oof = _oof(urgency_rows, urgent, urgency_names, c)
     threshold = _recall_threshold(oof, urgent, URGENT_RECALL)
     predicted = oof >= threshold
@@ -130,8 +144,8 @@ def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[An
         rows = [{**a.support_rows[instrument.id], "urgent": float(r.get("urgent", False))}
                 for a, r in zip(analyses, reports, strict=True)]
         if labels.sum() >= FOLDS:
-            models[f"support:{instrument.id}"] = label_model(rows, labels, support_names, c,
-                                                            SUPPORT_BETA)
+            models[f"support:{instrument.id}"] = label_model(rows, labels, support_names,
+                                                            grid, SUPPORT_BETA)
     return models
 
 
