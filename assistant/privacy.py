@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import phonenumbers
@@ -136,30 +136,30 @@ NAMES_THAT_ARE_WORDS = frozenset({
 _SIMPLE_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]{2,}")
 
 
-@lru_cache(maxsize=1)
-def known_first_names() -> frozenset[str]:
-    names = set(FIRST_NAMES)
+def _faker_names(*attributes: str) -> Iterator[str]:
+    """Faker's person data of NAME_LOCALES, one-word names only."""
     for locale in NAME_LOCALES:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
+        for attribute in attributes:
             values = getattr(provider, attribute, ())
             for name in values.keys() if isinstance(values, dict) else values:
-                if _SIMPLE_NAME.fullmatch(name) and zipf_frequency(name.lower(), "nl") < WORD_ZIPF:
-                    names.add(name)
+                if _SIMPLE_NAME.fullmatch(name):
+                    yield name
+
+
+@lru_cache(maxsize=1)
+def known_first_names() -> frozenset[str]:
+    names = set(FIRST_NAMES) | {
+        name for name in _faker_names("first_names", "first_names_male", "first_names_female")
+        if zipf_frequency(name.lower(), "nl") < WORD_ZIPF}
     return frozenset(names - NOT_A_NAME - NAMES_THAT_ARE_WORDS)
 
 
 @lru_cache(maxsize=1)
 def known_surnames() -> frozenset[str]:
-    """Faker's surnames for the same languages; only read right before a contact detail,
-    where a surname that is also a word ("Visser", "Bakker") is still a name."""
-    names: set[str] = set()
-    for locale in NAME_LOCALES:
-        values = getattr(importlib.import_module(f"faker.providers.person.{locale}").Provider,
-                         "last_names", ())
-        names.update(n for n in (values.keys() if isinstance(values, dict) else values)
-                     if _SIMPLE_NAME.fullmatch(n))
-    return frozenset(names - NOT_A_NAME)
+    """Faker's surnames; consulted only next to a contact detail, where a surname that is
+    also a word ("Visser", "Bakker") still names someone."""
+    return frozenset(set(_faker_names("last_names")) - NOT_A_NAME)
 
 
 # A capitalised word followed by a capitalised surname of one or two words ("El Khatib",
