@@ -157,8 +157,8 @@ def known_first_names() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def known_surnames() -> frozenset[str]:
-    """Faker's surnames; consulted only next to a contact detail, where a surname that is
-    also a word ("Visser", "Bakker") still names someone."""
+    """Faker's surnames; consulted only next to a contact detail: there "Visser" or "Bakker"
+    is a name, not a word."""
     return frozenset(set(_faker_names("last_names")) - NOT_A_NAME)
 
 
