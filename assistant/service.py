@@ -189,16 +189,15 @@ class Assistant:
     def evidence(self, request: AskRequest, handle: IndexHandle) -> tuple[str, list[Passage],
                                                                         Evidence]:
         """Standalone question, retrieved passages and the selected units (no decision yet)."""
-        question = standalone_question(request.question, request.history)
+        topic = conversation_topic(request.history)
+        question = standalone_question(request.question, topic)
         passages, vector = self._guarded(lambda: (
             self.components.retriever.retrieve(
                 question, max(request.top_k, RETRIEVAL_DEPTH), request.doc_ids
             ),
             self.components.embedder.embed_query(question),
         ))
-        context = ""
-        if question != request.question.strip():
-            context = conversation_topic(request.history)
+        context = topic if question != request.question.strip() else ""
         view = question_view(request.question if context else question, vector,
                              handle.analyzer, handle.bm25.idf, context)
         return question, passages, select(handle, view, passages, self.models.units,

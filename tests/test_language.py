@@ -136,7 +136,7 @@ def test_follow_up_is_rewritten_with_the_previous_question() -> None:
         Turn(role="user", content="Wat is de Verzilverlening?"),
         Turn(role="assistant", content="Een lening voor eigenaren [1]."),
     ]
-    rewritten = standalone_question("En voor huurders?", history)
+    rewritten = standalone_question("En voor huurders?", conversation_topic(history))
     assert "Verzilverlening" in rewritten and "huurders" in rewritten
     assert rewritten.startswith("Voor huurders?")
 
@@ -152,7 +152,8 @@ def test_a_follow_up_on_a_follow_up_keeps_the_topic_of_the_conversation() -> Non
         Turn(role="user", content="Vanaf welke leeftijd kan dat?"),
         Turn(role="assistant", content="Dat staat niet in de documenten."),
     ]
-    rewritten = standalone_question("En moet ik dan maandelijks aflossen?", history)
+    rewritten = standalone_question("En moet ik dan maandelijks aflossen?",
+                                    conversation_topic(history))
     assert rewritten.startswith("Moet ik dan maandelijks aflossen?")
     assert "Verzilverlening" in rewritten and "leeftijd" in rewritten
     assert "Ondersteuningsteam" not in rewritten
@@ -171,6 +172,6 @@ def test_standalone_question_is_kept() -> None:
     question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
     history = [Turn(role="user", content="Wat is de Verzilverlening?")]
     assert not is_elliptical(question)
-    assert standalone_question(question, history) == question
-    assert standalone_question("En voor huurders?", []) == "En voor huurders?"
+    assert standalone_question(question, conversation_topic(history)) == question
+    assert standalone_question("En voor huurders?", "") == "En voor huurders?"
     assert not is_elliptical("Wat is het Ondersteuningsteam Wonen en Zorg?")

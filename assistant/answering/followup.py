@@ -56,10 +56,10 @@ def conversation_topic(history: Sequence[Turn]) -> str:
     return " ".join(chain)
 
 
-def standalone_question(question: str, history: Sequence[Turn]) -> str:
-    """The question itself when it stands alone, else joined with the topic so far."""
+def standalone_question(question: str, topic: str) -> str:
+    """The question itself when it stands alone, else joined with the conversation's topic
+    (`conversation_topic`)."""
     question = question.strip()
-    topic = conversation_topic(history)
     if not topic or not is_elliptical(question):
         return question
     stripped = (
