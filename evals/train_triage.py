@@ -25,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
+from sklearn.metrics import log_loss  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
@@ -93,17 +94,12 @@ def _recall_threshold(probabilities: np.ndarray, labels: np.ndarray, recall: flo
     return float(positives[int(np.floor((1 - recall) * len(positives)))] - 1e-6)
 
 
-def _log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
-    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
-
-
 def label_model(rows: list[dict[str, float]], labels: np.ndarray, names: Sequence[str],
                 grid: Sequence[float], beta: float = 1.0) -> LogisticModel:
     """The regularisation with the lowest out-of-fold log loss, and the threshold with the
     best out-of-fold F-beta at that strength."""
     oofs = {c: _oof(rows, labels, names, c) for c in grid}
-    c = min(grid, key=lambda strength: _log_loss(oofs[strength], labels))
+    c = min(grid, key=lambda strength: log_loss(labels, oofs[strength], labels=[0, 1]))
     threshold, precision, recall = _threshold(oofs[c], labels, beta)
     return fit(rows, labels, names, c, threshold, info={
         "reports": len(rows), "positives": int(labels.sum()), "c": c,
