@@ -20,7 +20,12 @@ from langchain_core.language_models import BaseChatModel
 from assistant.answering.compose import compose
 from assistant.answering.conflicts import find_conflicts
 from assistant.answering.decide import DEFAULT_DECISION_MODEL, Decision, decide
-from assistant.answering.followup import conversation_topic, standalone_question
+from assistant.answering.followup import (
+    conversation_topic,
+    own_focus,
+    situation_text,
+    standalone_question,
+)
 from assistant.answering.question import question_view
 from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select
 from assistant.config import Settings
@@ -198,6 +203,9 @@ class Assistant:
             self.components.embedder.embed_query(question),
         ))
         context = topic if question != request.question.strip() else ""
+        if context:
+            own = self._guarded(lambda: self.components.embedder.embed_query(request.question))
+            vector = own_focus(own, vector)
         view = question_view(request.question if context else question, vector,
                              handle.analyzer, handle.bm25.idf, context)
         return question, passages, select(handle, view, passages, self.models.units,
@@ -233,7 +241,8 @@ class Assistant:
         if decision.answer:
             titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
             suggestions = self._build_state(handle).matcher.suggest(
-                question, evidence.question.vector, passages, [c.unit for c in evidence.chosen]
+                situation_text(request.question, question), evidence.question.vector, passages,
+                [c.unit for c in evidence.chosen],
             )
             response.instruments = [InstrumentSuggestion(**to_api(s, titles))
                                     for s in suggestions]
@@ -280,7 +289,8 @@ class Assistant:
         handle = self.handle()
         question, passages, evidence = self.evidence(request, handle)
         return self._build_state(handle).matcher.suggest(
-            question, evidence.question.vector, passages, [c.unit for c in evidence.chosen]
+            situation_text(request.question, question), evidence.question.vector, passages,
+            [c.unit for c in evidence.chosen],
         )
 
     def catalogue_entries(self) -> list[dict[str, Any]]:

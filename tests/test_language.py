@@ -3,11 +3,18 @@ follow-up rewriting."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.answering.followup import conversation_topic, is_elliptical, standalone_question
+from assistant.answering.followup import (
+    conversation_topic,
+    is_elliptical,
+    own_focus,
+    situation_text,
+    standalone_question,
+)
 from assistant.language.abbreviations import find_abbreviations
 from assistant.language.numbers import asked_details, figures, has_detail, soon, to_number
 from assistant.language.sentences import split_sentences
@@ -163,15 +170,42 @@ def test_a_follow_up_on_a_follow_up_keeps_the_topic_of_the_conversation() -> Non
 
 
 @pytest.mark.parametrize("question", ["Hoeveel kost het?", "Hoeveel zijn er?",
-                                      "Wie betaalt hem terug?", "Welke van de twee is beter?"])
+                                      "Wie betaalt hem terug?", "Welke van de twee is beter?",
+                                      "Hoe lang duurt de procedure daarna?",
+                                      "Welke woningen vallen erbuiten?",
+                                      "Welke kosten horen er nog meer bij?",
+                                      "Hoe vraag ik zoiets aan?", "Who pays for it?",
+                                      "And for tenants?"])
 def test_a_question_leaning_on_a_pronoun_is_a_follow_up(question: str) -> None:
+    """Pronouns, pronominal adverbs (daarna, erbuiten), a preposition stranded by "er" and
+    English pronouns all point back into the conversation."""
     assert is_elliptical(question)
 
 
-def test_standalone_question_is_kept() -> None:
+def test_every_question_in_a_conversation_is_read_with_its_topic() -> None:
+    """A complete question is no follow-up, yet it is joined with the topic too: follow-ups
+    often carry no pronoun ("Hoeveel geld kunnen we maximaal krijgen?"); its own words lead
+    through their higher weight (`question_view`) and its own vector (`own_focus`)."""
     question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
     history = [Turn(role="user", content="Wat is de Verzilverlening?")]
     assert not is_elliptical(question)
-    assert standalone_question(question, conversation_topic(history)) == question
+    joined = standalone_question(question, conversation_topic(history))
+    assert joined.startswith(question) and "Verzilverlening" in joined
+    assert standalone_question(question, "") == question
     assert standalone_question("En voor huurders?", "") == "En voor huurders?"
     assert not is_elliptical("Wat is het Ondersteuningsteam Wonen en Zorg?")
+
+
+def test_instruments_match_a_follow_up_with_its_conversation_and_a_new_subject_alone() -> None:
+    joined = standalone_question("Hoeveel kan ik lenen?", "Ik wil mijn koopwoning aanpassen.")
+    assert situation_text("En hoeveel kan ik daarvoor lenen?", joined) == joined
+    complete = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
+    assert situation_text(complete, standalone_question(complete, "Wat is de Blijverslening?")
+                          ) == complete
+
+
+def test_units_are_chosen_mostly_by_the_conversation_and_partly_by_the_question_itself() -> None:
+    own, joined = np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    focus = own_focus(own, joined)
+    assert np.isclose(np.linalg.norm(focus), 1.0)
+    assert float(focus @ joined) > float(focus @ own) > 0.0

@@ -1,21 +1,38 @@
-"""Turn a follow-up ("En voor huurders?") into a standalone question using the history."""
+"""Read a question in the light of the conversation: the topic of the earlier turns joins it
+at a lower weight, so "En voor huurders?" finds the loan the first turn named, while the
+question's own words and meaning still lead (a new subject is not drowned by the old one)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from assistant.language.tokens import PLAIN
+import numpy as np
+
+from assistant.language.tokens import ENGLISH_STOPWORDS, PLAIN, STOPWORDS
 from assistant.prompts import render
 from assistant.schemas import Turn
 
-CONNECTIVE = re.compile(r"^(en|maar|ook|dus|of|en als|wat als|hoe zit het met|geldt dat)\b", re.I)
-ANAPHORA = re.compile(
-    r"\b(ze|zij|hun|hen|hem|die|dat|deze|dit|daar|daarvan|daarin|daarbij|daarvoor|hiervoor|ervoor"
-    r"|erbij|ervan|dan|zo'n|zulke|het programma|die regeling|die lening|dezelfde|hetzelfde"
-    r"|beide|beiden|(?:de|die|deze) (?:twee|drie))\b",
+CONNECTIVE = re.compile(
+    r"^(en|maar|ook|dus|of|en als|wat als|hoe zit het met|geldt dat"
+    r"|and|but|so|or|and if|what if|what about|how about)\b",
     re.I,
 )
+# Prepositions that combine with er/daar/hier into a pronominal adverb ("daarin", "ermee") or
+# strand at the end of the clause when the pronoun moved ("Welke staan er als voorbeeld in?").
+PREPOSITIONS = (
+    "aan|achter|af|bij|binnen|boven|buiten|door|heen|in|langs|mee|na|naar|om|onder|op|over"
+    "|tegen|toe|tussen|uit|van|vanaf|vandaan|voor|zonder"
+)
+ANAPHORA = re.compile(
+    r"\b(ze|zij|hun|hen|hem|die|dat|deze|dit|daar|dan|zo'n|zulke|zoiets|dergelijke"
+    r"|dezelfde|hetzelfde|beide|beiden|(?:de|die|deze) (?:twee|drie)"
+    rf"|(?:er|daar|hier)(?:{PREPOSITIONS})"
+    # English questions lean on the conversation the same way ("Is there an age limit for it?").
+    r"|it|its|they|them|their|these|those|this)\b",
+    re.I,
+)
+STRANDED = re.compile(rf"\b(?:er|daar|hier)\b.*\b(?:{PREPOSITIONS})\W*$", re.I)
 # A clause-final "het" or "er" is a pronoun (an article needs a noun after it):
 # "Hoeveel kost het?", "Hoeveel zijn er?".
 FINAL_PRONOUN = re.compile(r"\b(het|er)\W*$", re.I)
@@ -24,21 +41,26 @@ QUESTION_WORD = re.compile(
     r"|geldt|bestaat|krijg|krijgt)\b",
     re.I,
 )
-MIN_CONTENT_TERMS = 4
+MIN_CONTENT_WORDS = 4
+FUNCTION_WORDS = STOPWORDS | ENGLISH_STOPWORDS
+# How much the question's own vector weighs against that of the question joined with the
+# topic when units are chosen; chosen on conversations over the corpus and the training pages.
+OWN_MEANING = 0.3
 
 
 def is_elliptical(question: str) -> bool:
     """Connective-led, pronoun-laden or fragmentary questions lean on the conversation;
     a complete question ("Wat is de hoofdstad van Frankrijk?") stands alone."""
-    content = PLAIN.tokens(question)
     stripped = question.strip()
     if CONNECTIVE.match(stripped):
         return True
-    if (ANAPHORA.search(stripped) or FINAL_PRONOUN.search(stripped)) and (
-        len(content) < 2 * MIN_CONTENT_TERMS
-    ):
+    words = [w for w in PLAIN.words(stripped) if w not in FUNCTION_WORDS]
+    leaning = ANAPHORA.search(stripped) or FINAL_PRONOUN.search(stripped) or STRANDED.search(
+        stripped
+    )
+    if leaning and len(words) < 2 * MIN_CONTENT_WORDS:
         return True
-    return not QUESTION_WORD.match(stripped) and len(content) < MIN_CONTENT_TERMS
+    return not QUESTION_WORD.match(stripped) and len(words) < MIN_CONTENT_WORDS
 
 
 def conversation_topic(history: Sequence[Turn]) -> str:
@@ -57,10 +79,12 @@ def conversation_topic(history: Sequence[Turn]) -> str:
 
 
 def standalone_question(question: str, topic: str) -> str:
-    """The question itself when it stands alone, else joined with the conversation's topic
-    (`conversation_topic`)."""
+    """The question joined with the conversation's topic (`conversation_topic`); the question
+    itself when there is no conversation. Every question in a conversation is joined: many
+    follow-ups carry no pronoun at all ("Hoeveel geld kunnen we maximaal krijgen?"), and a new
+    subject keeps the lead because its own words and meaning weigh more (`own_focus`)."""
     question = question.strip()
-    if not topic or not is_elliptical(question):
+    if not topic:
         return question
     stripped = (
         CONNECTIVE.sub("", question, count=1).strip(" ,")
@@ -70,3 +94,18 @@ def standalone_question(question: str, topic: str) -> str:
     if stripped:
         stripped = stripped[0].upper() + stripped[1:]
     return render("followup", question=stripped or question, previous=topic)
+
+
+def own_focus(own: np.ndarray, joined: np.ndarray) -> np.ndarray:
+    """The vector units are chosen by: mostly the joined question (what the conversation is
+    about), partly the question alone (what is asked now), unit length."""
+    blended = OWN_MEANING * own + (1.0 - OWN_MEANING) * joined
+    norm = float(np.linalg.norm(blended))
+    return (blended / norm if norm else blended).astype(np.float32)
+
+
+def situation_text(question: str, joined: str) -> str:
+    """The text instruments are matched on: the joined question for a follow-up (its situation
+    was told in earlier turns), the question itself when it stands alone (a new subject does
+    not inherit the instruments of the old one)."""
+    return joined if is_elliptical(question) else question.strip()

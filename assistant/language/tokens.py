@@ -45,6 +45,9 @@ STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_DUTCH) | frozenset(
         "mogen",
     ]
 )
+# English function words, for the few places that must not count them as content (an English
+# follow-up is as short as a Dutch one).
+ENGLISH_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 MIN_PART = 4
 MIN_PART_ZIPF = 3.0
 MAX_COMPOUND = 40
