@@ -36,11 +36,14 @@ THEMES = _schema_enum("triage.schema.json", "themes", "items")
 FASES = _schema_enum("triage.schema.json", "fase")
 
 SPLITS = ("tune", "holdout")
-NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "pages", "all")
+NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "pages", "conversations", "all")
 SEALED_SETS = ("holdout", "generalisation")
 CORPUS_INDEX = "corpus"
 GENERALISATION_INDEX = "corpus+generalisation"
 PAGES_INDEX = "corpus+pages"
+# Development conversations of three or four turns (tune side, neither trained on nor gated):
+# in this subfolder of tune/ (about the corpus) and of tune-documents/ (about the pages).
+CONVERSATIONS = "conversations"
 
 
 @dataclass(frozen=True)
@@ -211,21 +214,26 @@ def display_path(path: Path) -> str:
 
 def _path_index(path: Path, eval_set: EvalSet, layout: Layout) -> str:
     """A file of our own is scored on the generalisation index when it lies in the suite's
-    folder or cites one of the suite's documents."""
+    folder or cites one of the suite's documents, on the training pages' index when it cites
+    one of those pages, else on the corpus alone."""
     if _is_under(path, layout.generalisation_dir):
         return GENERALISATION_INDEX
-    from evals.documents import generalisation_documents
+    from evals.documents import generalisation_documents, tune_documents
 
-    suite_ids = {document.doc_id for document in generalisation_documents(layout)}
     items: list[QuestionItem | TriageItem] = [*eval_set.questions, *eval_set.triage]
     cited = {doc for item in items for doc in item.gold_docs}
-    return GENERALISATION_INDEX if cited & suite_ids else CORPUS_INDEX
+    if cited & {document.doc_id for document in generalisation_documents(layout)}:
+        return GENERALISATION_INDEX
+    if cited & {document.doc_id for document in tune_documents(layout)}:
+        return PAGES_INDEX
+    return CORPUS_INDEX
 
 
 def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
     """A `--set` value as sets: tune, holdout, generalisation, dev (the shared-dev items of
-    tune and holdout), all (tune, holdout and generalisation, each its own set) or a path to
-    any JSONL file of question and/or triage items."""
+    tune and holdout), pages, conversations (two sets: about the corpus, about the pages), all
+    (tune, holdout and generalisation, each its own set) or a path to any JSONL file of
+    question and/or triage items."""
     layout = layout or Layout()
     if name == "all":
         return [s for part in ("tune", "holdout", "generalisation")
@@ -246,6 +254,15 @@ def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
     if name == "pages":
         return [load_files(name, sorted(layout.tune_documents_dir.glob("questions*.jsonl")),
                            layout, PAGES_INDEX)]
+    if name == "conversations":
+        return [
+            load_files("conversations-corpus",
+                       sorted((layout.data_dir / "tune" / CONVERSATIONS).glob("questions*.jsonl")),
+                       layout, CORPUS_INDEX),
+            load_files("conversations-pages",
+                       sorted((layout.tune_documents_dir / CONVERSATIONS).glob("questions*.jsonl")),
+                       layout, PAGES_INDEX),
+        ]
     path = Path(name)
     if not path.is_file():
         raise FileNotFoundError(f"no set or file named {name!r} (sets: {', '.join(NAMED_SETS)})")

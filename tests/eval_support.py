@@ -138,6 +138,10 @@ def make_layout(root: Path) -> Layout:
         question("d2", "Hoe groot mag de mantelzorgwoning in West zijn, en hoe hoog?", None, None,
                  style=["new-document", "missing-detail"]),
     ])
+    write_jsonl(pages / "conversations" / "questions-pages.jsonl", [
+        question("c1", "En wat kost die?", "traplift-oost-wmo", TRAPLIFT_QUOTE, ["€ 20 per maand"],
+                 style=["followup"]),
+    ])
     return Layout(data_dir=data, generalisation_dir=suite, corpus_dir=corpus,
                   tune_documents_dir=pages)
 

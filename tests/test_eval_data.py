@@ -79,6 +79,16 @@ def test_pages_are_the_training_pages_questions_on_their_own_index(layout: Layou
     assert "pages" not in [s.name for s in resolve_set("all", layout)]
 
 
+def test_conversations_are_two_sets_on_their_own_indexes_outside_training(layout: Layout
+                                                                          ) -> None:
+    corpus, pages = resolve_set("conversations", layout)
+    assert (corpus.name, corpus.index, corpus.questions) == ("conversations-corpus", CORPUS_INDEX,
+                                                             [])
+    assert pages.index == PAGES_INDEX and [q.id for q in pages.questions] == ["c1"]
+    [pages_set] = resolve_set("pages", layout)
+    assert "c1" not in [q.id for q in pages_set.questions]
+
+
 def test_dev_is_the_shared_items_of_tune_and_holdout(layout: Layout) -> None:
     [dev] = resolve_set("dev", layout)
     assert [q.id for q in dev.questions] == ["t1", "h1"]
@@ -105,6 +115,10 @@ def test_a_path_is_a_set_detected_by_field(layout: Layout, tmp_path: Path) -> No
         question("m3", "Leeftijd?", "blijverslening-noord", NOORD_QUOTE, ["60 jaar"]),
     ])
     assert resolve_set(str(about_suite), layout)[0].index == GENERALISATION_INDEX
+    about_pages = write_jsonl(tmp_path / "oost.jsonl", [
+        question("m4", "En wat kost die?", "traplift-oost-wmo", TRAPLIFT_QUOTE, ["€ 20"]),
+    ])
+    assert resolve_set(str(about_pages), layout)[0].index == PAGES_INDEX
     with pytest.raises(FileNotFoundError):
         resolve_set(str(tmp_path / "missing.jsonl"), layout)
     write_jsonl(tmp_path / "odd.jsonl", [{"id": "x"}])
@@ -241,7 +255,8 @@ def test_triage_validator(texts: dict[str, str]) -> None:
 def test_validate_paths_across_files(layout: Layout, tmp_path: Path) -> None:
     result = validate_paths(default_paths(layout), layout)
     assert result.problems == []
-    assert (result.questions, result.triage, result.files) == (12, 5, 9)
+    # conversations/ under tune-documents/ is validated against the pages as well
+    assert (result.questions, result.triage, result.files) == (13, 5, 10)
     line = json.dumps(_good(), ensure_ascii=False)
     first = tmp_path / "a.jsonl"
     first.write_text(f"{line}\n", encoding="utf-8")
