@@ -16,7 +16,14 @@ from assistant.answering.followup import (
     standalone_question,
 )
 from assistant.language.abbreviations import find_abbreviations
-from assistant.language.numbers import asked_details, figures, has_detail, soon, to_number
+from assistant.language.numbers import (
+    asked_details,
+    counted_words,
+    figures,
+    has_detail,
+    soon,
+    to_number,
+)
 from assistant.language.sentences import split_sentences
 from assistant.language.structure import document_units
 from assistant.language.tokens import PLAIN, Analyzer, split_compound
@@ -120,6 +127,19 @@ def test_figures_and_asked_details() -> None:
     assert asked_details("Wat is de Blijverslening?") == set()
     assert has_detail("termijn", "In april 2019 waren ongeveer 100 gemeenten aangesloten")
     assert not has_detail("bedrag", "Een derde van de kosten")
+
+
+def test_a_count_answers_only_next_to_what_the_question_counts() -> None:
+    assert counted_words("Hoeveel dorpen liggen in die regio?") == ("dorpen",)
+    assert counted_words("En hoeveel van die bijeenkomsten waren er?") == ("bijeenkomsten",)
+    assert counted_words("Hoeveel nieuwe appartementen komen er?") == ("nieuwe", "appartementen")
+    assert counted_words("Hoeveel zijn er?") == ()
+    text = "De regio telt 41.000 inwoners; in 2023 kwamen er 14 appartementen bij."
+    assert not has_detail("aantal", text, ("dorpen",))
+    assert has_detail("aantal", text, ("appartement",))  # inflections of one word
+    assert has_detail("aantal", "Er staan 9 dorpshuizen en 6 dorpen in de regio.", ("dorp",))
+    assert has_detail("aantal", "Er zijn 120 seniorenappartementen.", ("appartementen",))
+    assert has_detail("aantal", text)  # the question names nothing: any count answers
     assert asked_details("Is er een maximum aantal woningen?") == {"aantal"}
     assert asked_details("Wat is het maximale bedrag van de lening?") == {"bedrag"}
     assert not has_detail("aantal", "Een gemeente kan een lening verstrekken.")

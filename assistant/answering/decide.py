@@ -127,7 +127,8 @@ def features(
     top_position = handle.positions.get(top.chunk.chunk_id) if top else None
     rare, common = unknown_words(handle, view.tokens)
     asked = bool(view.asked)
-    found = any(has_detail(kind, c.unit.text) for c in evidence.chosen for kind in view.asked)
+    found = any(has_detail(kind, c.unit.text, view.counted)
+                for c in evidence.chosen for kind in view.asked)
     dense_scores = [p.dense for p in evidence.passages[:3] if p.dense is not None]
     best = max(candidates, key=lambda c: c.relevance, default=None)
     uncovered = [w for t, w in view.weights.items()

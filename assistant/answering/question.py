@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.language.numbers import asked_details
+from assistant.language.numbers import asked_details, counted_words
 from assistant.language.tokens import Analyzer
 
 CONTEXT_WEIGHT = 0.35
@@ -21,6 +21,7 @@ class QuestionView:
     weights: dict[str, float]
     asked: frozenset[str]
     tokens: tuple[str, ...] = field(default=())
+    counted: tuple[str, ...] = field(default=())
 
     @property
     def total(self) -> float:
@@ -41,7 +42,7 @@ def question_view(
     for term in set(analyzer.analyze(context)) - set(weights):
         weights[term] = CONTEXT_WEIGHT * idf.get(term, unknown)
     return QuestionView(text, vector, weights, frozenset(asked_details(text)),
-                        tuple(analyzer.tokens(text)))
+                        tuple(analyzer.tokens(text)), counted_words(text))
 
 
 def covered_weight(weights: Mapping[str, float], terms: Collection[str]) -> float:

@@ -156,7 +156,7 @@ def score_candidates(
     first_of_chunk = {min(handle.units_by_chunk[c.unit.chunk]) for c in candidates}
     for c, agrees in zip(candidates, agreeing, strict=True):
         unit = c.unit
-        has_any = any(has_detail(kind, unit.text) for kind in view.asked)
+        has_any = any(has_detail(kind, unit.text, view.counted) for kind in view.asked)
         c.features = {
             "dense": c.dense,
             "dense_gap": c.dense - best_dense,

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.language.normalize import fold
+from assistant.language.tokens import STOPWORDS, stem
 
 NUMBER_WORDS = {
     "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
@@ -36,6 +37,13 @@ DATE = re.compile(rf"\b(\d{{1,2}})\s({'|'.join(MONTHS)})\b")
 _COUNT_WORDS = "|".join(sorted((w for w in NUMBER_WORDS if w != "een"), key=len, reverse=True))
 COUNT = re.compile(rf"\b({_NUMBER}|{_COUNT_WORDS})\b")
 STRESSED_ONE = re.compile(r"\b(één|eén)\b", re.I)
+# "hoeveel kernen", "het aantal van die sessies": the words after the count word name what is
+# counted; a count answers only when it stands next to such a word.
+COUNTED = re.compile(
+    r"\b(?:hoeveel|aantal)\s+(?:van\s+)?(?:(?:de|die|deze|dat|het|onze|hun|uw)\s+)?(\w+)(?:\s+(\w+))?"
+)
+COUNT_WINDOW = 3
+MIN_SHARED_PREFIX = 5
 
 # Expressions of a moment within days or weeks: how a report says something is imminent.
 SOON_WORDS = re.compile(
@@ -114,10 +122,42 @@ def asked_details(question: str) -> set[str]:
     return asked
 
 
-def has_detail(kind: str, text: str) -> bool:
+def counted_words(question: str) -> tuple[str, ...]:
+    """What a count question counts ("hoeveel nieuwe woningen" → nieuwe, woningen); () when it
+    names nothing ("Hoeveel zijn er?")."""
+    match = COUNTED.search(fold(question))
+    if not match or match.group(1) in STOPWORDS:
+        return ()
+    first, second = match.group(1), match.group(2)
+    words = [first]
+    if second and first.endswith("e") and second not in STOPWORDS:  # an adjective, then the noun
+        words.append(second)
+    return tuple(w for w in words if not w.isdigit())
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Inflections and compounds of one word: gemeentes ~ gemeenten, kern ~ kernen,
+    seniorenwoningen ~ woningen."""
+    sa, sb = stem(a), stem(b)
+    shared = len(a) >= MIN_SHARED_PREFIX and a[:MIN_SHARED_PREFIX] == b[:MIN_SHARED_PREFIX]
+    return sa == sb or shared or (len(sb) >= 4 and sa.endswith(sb)) or (
+        len(sa) >= 4 and sb.endswith(sa))
+
+
+def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
+    """Whether `text` holds a detail of `kind`; a count must stand within a few words of what
+    the question counts, when it names that (any other number answers another question)."""
     folded = fold(text)
     if kind == "aantal" and STRESSED_ONE.search(text):
         return True
+    if kind == "aantal" and counted:
+        words = list(re.finditer(r"\w+", folded))
+        for match in COUNT.finditer(folded):
+            at = next((i for i, w in enumerate(words) if w.start() >= match.start()), len(words))
+            window = words[max(0, at - COUNT_WINDOW): at + COUNT_WINDOW + 1]
+            if any(_same_word(w.group(), c) for w in window for c in counted):
+                return True
+        return False
     return any(pattern.search(folded) for pattern in PRESENT[kind])
 
 
