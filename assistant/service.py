@@ -194,7 +194,7 @@ class Assistant:
     def evidence(self, request: AskRequest, handle: IndexHandle) -> tuple[str, list[Passage],
                                                                         Evidence]:
         """Standalone question, retrieved passages and the selected units (no decision yet)."""
-        topic = conversation_topic(request.history)
+        topic = conversation_topic(request.history, request.question)
         question = standalone_question(request.question, topic)
         passages, vector = self._guarded(lambda: (
             self.components.retriever.retrieve(

@@ -27,6 +27,7 @@ from assistant.language.numbers import (
 from assistant.language.sentences import split_sentences
 from assistant.language.structure import document_units
 from assistant.language.tokens import PLAIN, Analyzer, split_compound
+from assistant.prompts import refusal_opening, render
 from assistant.schemas import Turn
 
 analyze, tokens = PLAIN.analyze, PLAIN.tokens
@@ -163,7 +164,8 @@ def test_follow_up_is_rewritten_with_the_previous_question() -> None:
         Turn(role="user", content="Wat is de Verzilverlening?"),
         Turn(role="assistant", content="Een lening voor eigenaren [1]."),
     ]
-    rewritten = standalone_question("En voor huurders?", conversation_topic(history))
+    rewritten = standalone_question("En voor huurders?",
+                                    conversation_topic(history, "En voor huurders?"))
     assert "Verzilverlening" in rewritten and "huurders" in rewritten
     assert rewritten.startswith("Voor huurders?")
 
@@ -179,14 +181,15 @@ def test_a_follow_up_on_a_follow_up_keeps_the_topic_of_the_conversation() -> Non
         Turn(role="user", content="Vanaf welke leeftijd kan dat?"),
         Turn(role="assistant", content="Dat staat niet in de documenten."),
     ]
-    rewritten = standalone_question("En moet ik dan maandelijks aflossen?",
-                                    conversation_topic(history))
+    follow_up = "En moet ik dan maandelijks aflossen?"
+    rewritten = standalone_question(follow_up, conversation_topic(history, follow_up))
     assert rewritten.startswith("Moet ik dan maandelijks aflossen?")
     assert "Verzilverlening" in rewritten and "leeftijd" in rewritten
     assert "Ondersteuningsteam" not in rewritten
-    assert conversation_topic(history) == "Wat is de Verzilverlening? Vanaf welke leeftijd kan dat?"
-    assert conversation_topic(history[:2]) == history[0].content
-    assert conversation_topic([]) == ""
+    assert conversation_topic(history, follow_up) == (
+        "Wat is de Verzilverlening? Vanaf welke leeftijd kan dat?")
+    assert conversation_topic(history[:2], follow_up) == history[0].content
+    assert conversation_topic([], follow_up) == ""
 
 
 @pytest.mark.parametrize("question", ["Hoeveel kost het?", "Hoeveel zijn er?",
@@ -209,11 +212,24 @@ def test_every_question_in_a_conversation_is_read_with_its_topic() -> None:
     question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
     history = [Turn(role="user", content="Wat is de Verzilverlening?")]
     assert not is_elliptical(question)
-    joined = standalone_question(question, conversation_topic(history))
+    joined = standalone_question(question, conversation_topic(history, question))
     assert joined.startswith(question) and "Verzilverlening" in joined
     assert standalone_question(question, "") == question
     assert standalone_question("En voor huurders?", "") == "En voor huurders?"
     assert not is_elliptical("Wat is het Ondersteuningsteam Wonen en Zorg?")
+
+
+def test_after_a_refusal_only_a_follow_up_keeps_the_topic() -> None:
+    """A refused turn's topic is not in the documents: a complete question after it stands
+    alone, a follow-up still leans on it."""
+    refusal = render("refusal-buiten-documenten", documents="de handreikingen")
+    history = [Turn(role="user", content="Wat is de huurtoeslag in 2031?"),
+               Turn(role="assistant", content=refusal)]
+    assert refusal_opening() and refusal.startswith(refusal_opening())
+    assert conversation_topic(history, "Hoe maak ik een lasagne?") == ""
+    assert conversation_topic(history, "En in 2030?") == "Wat is de huurtoeslag in 2031?"
+    answered = [history[0], Turn(role="assistant", content="Een toeslag voor huurders [1].")]
+    assert conversation_topic(answered, "Hoe maak ik een lasagne?") == history[0].content
 
 
 def test_instruments_match_a_follow_up_with_its_conversation_and_a_new_subject_alone() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from assistant.language.tokens import ENGLISH_STOPWORDS, PLAIN, STOPWORDS
-from assistant.prompts import render
+from assistant.prompts import refusal_opening, render
 from assistant.schemas import Turn
 
 CONNECTIVE = re.compile(
@@ -63,19 +63,29 @@ def is_elliptical(question: str) -> bool:
     return not QUESTION_WORD.match(stripped) and len(words) < MIN_CONTENT_WORDS
 
 
-def conversation_topic(history: Sequence[Turn]) -> str:
+def conversation_topic(history: Sequence[Turn], question: str) -> str:
     """The topic by now: the last user question that stood alone, with the follow-ups asked
     since (a third turn "En moet ik dan aflossen?" after "Vanaf welke leeftijd kan dat?" still
-    means the loan the first turn named); "" if no user turn came yet."""
+    means the loan the first turn named); "" if no user turn came yet, or when `question`
+    stands alone right after a refusal (a topic the documents do not hold only adds noise to a
+    complete question; a follow-up still needs it)."""
+    if _last_answer_refused(history) and not is_elliptical(question):
+        return ""
     chain: list[str] = []
     for turn in reversed(history):
-        question = turn.content.strip()
-        if turn.role != "user" or not question:
+        text = turn.content.strip()
+        if turn.role != "user" or not text:
             continue
-        chain.insert(0, question)
-        if not is_elliptical(question):
+        chain.insert(0, text)
+        if not is_elliptical(text):
             break
     return " ".join(chain)
+
+
+def _last_answer_refused(history: Sequence[Turn]) -> bool:
+    opening = refusal_opening()
+    last = next((t.content.strip() for t in reversed(history) if t.role == "assistant"), "")
+    return bool(opening) and last.startswith(opening)
 
 
 def standalone_question(question: str, topic: str) -> str:
