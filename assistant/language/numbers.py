@@ -5,6 +5,7 @@ notice when two sources give different figures for the same thing."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from assistant.language.normalize import fold
@@ -43,7 +44,7 @@ COUNTED = re.compile(
     r"\b(?:hoeveel|aantal)\s+(?:van\s+)?(?:(?:de|die|deze|dat|het|onze|hun|uw)\s+)?(\w+)(?:\s+(\w+))?"
 )
 COUNT_WINDOW = 3
-MIN_SHARED_PREFIX = 5
+MIN_PART_STEM = 4  # the shortest stem that counts as the head of a compound
 
 # Expressions of a moment within days or weeks: how a report says something is imminent.
 SOON_WORDS = re.compile(
@@ -139,9 +140,9 @@ def _same_word(a: str, b: str) -> bool:
     """Inflections and compounds of one word: gemeentes ~ gemeenten, kern ~ kernen,
     seniorenwoningen ~ woningen."""
     sa, sb = stem(a), stem(b)
-    shared = len(a) >= MIN_SHARED_PREFIX and a[:MIN_SHARED_PREFIX] == b[:MIN_SHARED_PREFIX]
-    return sa == sb or shared or (len(sb) >= 4 and sa.endswith(sb)) or (
-        len(sa) >= 4 and sb.endswith(sa))
+    return sa == sb or any(
+        len(short) >= MIN_PART_STEM and long.endswith(short) for short, long in ((sa, sb), (sb, sa))
+    )
 
 
 def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
@@ -152,8 +153,9 @@ def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
         return True
     if kind == "aantal" and counted:
         words = list(re.finditer(r"\w+", folded))
+        starts = [w.start() for w in words]
         for match in COUNT.finditer(folded):
-            at = next((i for i, w in enumerate(words) if w.start() >= match.start()), len(words))
+            at = bisect_left(starts, match.start())
             window = words[max(0, at - COUNT_WINDOW): at + COUNT_WINDOW + 1]
             if any(_same_word(w.group(), c) for w in window for c in counted):
                 return True
