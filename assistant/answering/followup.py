@@ -91,7 +91,7 @@ def _last_answer_refused(history: Sequence[Turn]) -> bool:
 def standalone_question(question: str, topic: str) -> str:
     """The question joined with the conversation's topic (`conversation_topic`); the question
     itself when there is no conversation. Every question in a conversation is joined: many
-    follow-ups carry no pronoun at all ("Hoeveel geld kunnen we maximaal krijgen?"), and a new
+    follow-ups carry no pronoun at all ("Wat is het hoogste bedrag per aanvraag?"), and a new
     subject keeps the lead because its own words and meaning weigh more (`own_focus`)."""
     question = question.strip()
     if not topic:

@@ -38,8 +38,8 @@ DATE = re.compile(rf"\b(\d{{1,2}})\s({'|'.join(MONTHS)})\b")
 _COUNT_WORDS = "|".join(sorted((w for w in NUMBER_WORDS if w != "een"), key=len, reverse=True))
 COUNT = re.compile(rf"\b({_NUMBER}|{_COUNT_WORDS})\b")
 STRESSED_ONE = re.compile(r"\b(één|eén)\b", re.I)
-# "hoeveel kernen", "het aantal van die sessies": the words after the count word name what is
-# counted; a count answers only when it stands next to such a word.
+# "hoeveel dorpen", "het aantal deelnemende corporaties": the words after the count word name
+# what is counted; a count answers only when it stands next to such a word.
 COUNTED = re.compile(
     r"\b(?:hoeveel|aantal)\s+(?:van\s+)?(?:(?:de|die|deze|dat|het|onze|hun|uw)\s+)?(\w+)(?:\s+(\w+))?"
 )
@@ -124,8 +124,8 @@ def asked_details(question: str) -> set[str]:
 
 
 def counted_words(question: str) -> tuple[str, ...]:
-    """What a count question counts ("hoeveel nieuwe woningen" → nieuwe, woningen); () when it
-    names nothing ("Hoeveel zijn er?")."""
+    """What a count question counts ("hoeveel nieuwe appartementen" → nieuwe, appartementen);
+    () when it names nothing ("Hoeveel komen er bij?")."""
     match = COUNTED.search(fold(question))
     if not match or match.group(1) in STOPWORDS:
         return ()
@@ -137,7 +137,7 @@ def counted_words(question: str) -> tuple[str, ...]:
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Inflections and compounds of one word: gemeentes ~ gemeenten, kern ~ kernen,
+    """Inflections and compounds of one word: gemeentes ~ gemeenten, dorp ~ dorpen,
     seniorenwoningen ~ woningen."""
     sa, sb = stem(a), stem(b)
     return sa == sb or any(
