@@ -23,8 +23,8 @@ def render(name: str, **values: str) -> str:
 
 @lru_cache(maxsize=1)
 def refusal_opening() -> str:
-    """The words every refusal message opens with ("Dat staat niet in de documenten"), read from
-    the refusal templates, so a refused turn in a conversation's history can be recognised."""
+    """The opening all refusal templates share, read from them, so a refused turn in the
+    history of a chat can be recognised."""
     texts = [path.read_text(encoding="utf-8").strip()
              for path in sorted(PROMPT_DIR.glob("refusal-*.txt"))]
     return os.path.commonprefix(texts).rstrip(" .:") if texts else ""

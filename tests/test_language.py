@@ -207,7 +207,7 @@ def test_a_question_leaning_on_a_pronoun_is_a_follow_up(question: str) -> None:
 
 def test_every_question_in_a_conversation_is_read_with_its_topic() -> None:
     """A complete question is no follow-up, yet it is joined with the topic too: follow-ups
-    often carry no pronoun ("Wat is het hoogste bedrag per aanvraag?"); its own words lead
+    often carry no pronoun ("Wat is het maximumbedrag per aanvraag?"); its own words lead
     through their higher weight (`question_view`) and its own vector (`own_focus`)."""
     question = "Welke vragen beantwoordt een uitvoeringsplan bij de woonzorgvisie van een gemeente?"
     history = [Turn(role="user", content="Wat is de Verzilverlening?")]

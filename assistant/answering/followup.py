@@ -66,9 +66,9 @@ def is_elliptical(question: str) -> bool:
 def conversation_topic(history: Sequence[Turn], question: str) -> str:
     """The topic by now: the last user question that stood alone, with the follow-ups asked
     since (a third turn "En moet ik dan aflossen?" after "Vanaf welke leeftijd kan dat?" still
-    means the loan the first turn named); "" if no user turn came yet, or when `question`
-    stands alone right after a refusal (a topic the documents do not hold only adds noise to a
-    complete question; a follow-up still needs it)."""
+    means the loan the first turn named); "" if no user turn came yet, or when the new turn
+    stands alone right after a refusal (a refused topic is not in the sources and only adds
+    noise to a complete request; a follow-up still needs it)."""
     if _last_answer_refused(history) and not is_elliptical(question):
         return ""
     chain: list[str] = []
@@ -84,15 +84,15 @@ def conversation_topic(history: Sequence[Turn], question: str) -> str:
 
 def _last_answer_refused(history: Sequence[Turn]) -> bool:
     opening = refusal_opening()
-    last = next((t.content.strip() for t in reversed(history) if t.role == "assistant"), "")
+    last = next((t.content.strip() for t in reversed(history) if t.role != "user"), "")
     return bool(opening) and last.startswith(opening)
 
 
 def standalone_question(question: str, topic: str) -> str:
-    """The question joined with the conversation's topic (`conversation_topic`); the question
-    itself when there is no conversation. Every question in a conversation is joined: many
-    follow-ups carry no pronoun at all ("Wat is het hoogste bedrag per aanvraag?"), and a new
-    subject keeps the lead because its own words and meaning weigh more (`own_focus`)."""
+    """The text with the topic of the earlier turns appended (`conversation_topic`); the text
+    alone when no turn came before. Every turn after the first gets the topic: many follow-ups
+    carry no pronoun at all ("Wat is het maximumbedrag per aanvraag?"), and a new subject
+    keeps the lead because its own words and meaning weigh more (`own_focus`)."""
     question = question.strip()
     if not topic:
         return question
@@ -107,15 +107,15 @@ def standalone_question(question: str, topic: str) -> str:
 
 
 def own_focus(own: np.ndarray, joined: np.ndarray) -> np.ndarray:
-    """The vector units are chosen by: mostly the joined question (what the conversation is
-    about), partly the question alone (what is asked now), unit length."""
+    """The vector units are chosen by: for 0.7 the text with its topic (what the exchange is
+    about), for 0.3 the text alone (what is asked now), unit length."""
     blended = OWN_MEANING * own + (1.0 - OWN_MEANING) * joined
     norm = float(np.linalg.norm(blended))
     return (blended / norm if norm else blended).astype(np.float32)
 
 
 def situation_text(question: str, joined: str) -> str:
-    """The text instruments are matched on: the joined question for a follow-up (its situation
-    was told in earlier turns), the question itself when it stands alone (a new subject does
-    not inherit the instruments of the old one)."""
+    """The text instruments are matched on: with its topic for a follow-up (its situation was
+    told in earlier turns), alone when it stands alone (a new subject does not inherit the
+    instruments of the old one)."""
     return joined if is_elliptical(question) else question.strip()

@@ -124,8 +124,8 @@ def asked_details(question: str) -> set[str]:
 
 
 def counted_words(question: str) -> tuple[str, ...]:
-    """What a count question counts ("hoeveel nieuwe appartementen" → nieuwe, appartementen);
-    () when it names nothing ("Hoeveel komen er bij?")."""
+    """What a count asks about ("hoeveel betaalbare appartementen" → betaalbare,
+    appartementen); () when it names nothing ("Hoeveel komen er bij?")."""
     match = COUNTED.search(fold(question))
     if not match or match.group(1) in STOPWORDS:
         return ()
@@ -147,7 +147,7 @@ def _same_word(a: str, b: str) -> bool:
 
 def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
     """Whether `text` holds a detail of `kind`; a count must stand within a few words of what
-    the question counts, when it names that (any other number answers another question)."""
+    is counted, when the request names that (any other number answers something else)."""
     folded = fold(text)
     if kind == "aantal" and STRESSED_ONE.search(text):
         return True
