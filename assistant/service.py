@@ -196,18 +196,20 @@ class Assistant:
         """Standalone question, retrieved passages and the selected units (no decision yet)."""
         topic = conversation_topic(request.history, request.question)
         question = standalone_question(request.question, topic)
-        passages, vector = self._guarded(lambda: (
+        embedder = self.components.embedder
+        passages, vector, own = self._guarded(lambda: (
             self.components.retriever.retrieve(
                 question, max(request.top_k, RETRIEVAL_DEPTH), request.doc_ids
             ),
-            self.components.embedder.embed_query(question),
+            embedder.embed_query(question),
+            embedder.embed_query(request.question) if topic else None,
         ))
-        context = topic if question != request.question.strip() else ""
-        if context:
-            own = self._guarded(lambda: self.components.embedder.embed_query(request.question))
+        # with a topic the question was joined with it: the view keeps the question's own words
+        # at full weight and the topic's lower, and its vector leans partly on the question alone
+        if own is not None:
             vector = own_focus(own, vector)
-        view = question_view(request.question if context else question, vector,
-                             handle.analyzer, handle.bm25.idf, context)
+        view = question_view(request.question if topic else question, vector,
+                             handle.analyzer, handle.bm25.idf, topic)
         return question, passages, select(handle, view, passages, self.models.units,
                                           agreement=self.models.agreement)
 

@@ -9,7 +9,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from assistant.language.normalize import fold
-from assistant.language.tokens import STOPWORDS, stem
+from assistant.language.tokens import STOPWORDS, WORD, stem
 
 NUMBER_WORDS = {
     "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
@@ -152,7 +152,7 @@ def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
     if kind == "aantal" and STRESSED_ONE.search(text):
         return True
     if kind == "aantal" and counted:
-        words = list(re.finditer(r"\w+", folded))
+        words = list(WORD.finditer(folded))
         starts = [w.start() for w in words]
         for match in COUNT.finditer(folded):
             at = bisect_left(starts, match.start())
