@@ -3,8 +3,10 @@
 By meaning and evidence, not by cue words: each instrument's name, purpose and source
 passages are embedded once, and a calibrated model (`python -m evals.train`) weighs the
 question's similarity to them, whether the question names the instrument, whether the
-retrieved passages or the chosen answer units are the instrument's own sources, and whether
-a page the catalogue does not cite (added later) names it. Then
+retrieved passages or the chosen answer units are the instrument's own sources, whether
+a page the catalogue does not cite (added later) names it, and whether the question seeks
+support at all (`seeks`, a model on the question's vector: "Wat staat er op de visiepagina?"
+is about the Taskforce's page, "Wie kan ons helpen?" asks for help). Then
 eligibility: when the question states a situation the catalogue's conditions exclude (a
 huurwoning for the Verzilverlening, fewer than 5 units, more than 80 hours), the instrument
 is shown as not fitting, with the reason and, where the catalogue names one, an alternative.
@@ -25,12 +27,14 @@ from rapidfuzz import fuzz
 from assistant.domain import Passage, Unit
 from assistant.embedder import Embedder
 from assistant.language.normalize import fold
-from assistant.learned import LogisticModel
+from assistant.learned import LogisticModel, vector_probabilities
 from assistant.rules.catalogue import Catalogue, Eligibility, Facts, Instrument
 from assistant.rules.sources import Source
 
 INSTRUMENT_FEATURES = ("similarity", "similarity_gap", "named", "evidence", "evidence_unit",
                        "uncited_page", "uncited_page_unit")
+# a question's own features: the triage desk scores reports on INSTRUMENT_FEATURES alone
+QUESTION_INSTRUMENT_FEATURES = (*INSTRUMENT_FEATURES, "seeks")
 DEFAULT_INSTRUMENT_MODEL = LogisticModel.manual(
     {"similarity": 6.0, "similarity_gap": 6.0, "named": 4.0, "evidence": 2.5,
      "evidence_unit": 1.5},
@@ -97,10 +101,12 @@ def _overlaps(source: Source, doc_id: str, start: int, end: int) -> bool:
 class InstrumentMatcher:
     """Scores the catalogue against a question; instrument vectors are made once."""
 
-    def __init__(self, catalogue: Catalogue, embedder: Embedder, model: LogisticModel) -> None:
+    def __init__(self, catalogue: Catalogue, embedder: Embedder, model: LogisticModel,
+                 seeks: LogisticModel | None = None) -> None:
         self.catalogue = catalogue
         self.embedder = embedder
         self.model = model
+        self.seeks = seeks
         self._vectors: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -150,11 +156,19 @@ class InstrumentMatcher:
             })
         return rows
 
+    def seeks_support(self, vector: np.ndarray) -> float:
+        """Whether the question asks for support rather than about a text: one value for
+        every instrument, 0.5 without a trained model."""
+        return float(vector_probabilities(self.seeks, vector)[0]) if vector.size else 0.5
+
     def suggest(
         self, question: str, vector: np.ndarray, passages: Sequence[Passage],
         units: Sequence[Unit],
     ) -> list[Suggestion]:
         rows = self.features(question, vector, passages, units)
+        seeks = self.seeks_support(vector)
+        for row in rows:
+            row["seeks"] = seeks
         scores = self.model.probabilities(self.model.matrix(rows))
         facts = self.catalogue.facts(question)
         found: dict[str, Suggestion] = {}

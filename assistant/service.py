@@ -114,6 +114,7 @@ class Models:
     match: LogisticModel | None
     agreement: LogisticModel | None
     instruments: LogisticModel
+    seeks: LogisticModel | None
 
     @classmethod
     def for_key(cls, model_key: str) -> Models:
@@ -124,6 +125,7 @@ class Models:
             match=learned("match", model_key, fallback=False),
             agreement=learned("agreement", model_key, fallback=False),
             instruments=learned("instruments", model_key) or DEFAULT_INSTRUMENT_MODEL,
+            seeks=learned("seeks", model_key, fallback=False),
         )
 
 
@@ -160,7 +162,7 @@ class Assistant:
                 for problem in catalogue.problems:
                     log.warning("catalogus: %s", problem)
                 matcher = InstrumentMatcher(catalogue, self.components.embedder,
-                                            self.models.instruments)
+                                            self.models.instruments, self.models.seeks)
                 self._state = _BuildState(handle.build_id, catalogue, matcher)
             return self._state
 

@@ -1,7 +1,7 @@
 """Fit the answer step's calibrated models on the tune set: `python -m evals.train`.
 
 Only `evals/data/tune/` and the training-only pages with their questions in
-`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Six
+`evals/data/tune-documents/` are read; the index holds the corpus and those pages. Seven
 logistic regressions are fitted and written to `assistant/learned_models.json`, for the
 configured embedding model and, without any dense feature, as the `lexical` fallback for
 models nobody trained for:
@@ -16,7 +16,10 @@ models nobody trained for:
 - decision: answer or refuse, over general evidence features plus the out-of-fold intent
   and match;
   its threshold is the highest that keeps out-of-fold false refusals under the ceiling;
-- instruments: does an instrument fit the question; threshold for the best F1.
+- seeks: does the question, by its embedding alone, seek support at all (any instrument
+  labelled), on the questions whose instrument labels count;
+- instruments: does an instrument fit the question, with the out-of-fold `seeks` among its
+  features; threshold for the best F1.
 
 Cross-validation is grouped by question, so no question helps predict itself; `--cv document`
 groups intent and decision by gold document instead (each unanswerable question its own
@@ -53,7 +56,7 @@ from assistant.answering.decide import (  # noqa: E402
 )
 from assistant.answering.select import UNIT_FEATURES, agreement_vectors  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.instruments import INSTRUMENT_FEATURES  # noqa: E402
+from assistant.instruments import QUESTION_INSTRUMENT_FEATURES  # noqa: E402
 from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
 from assistant.schemas import AskRequest, Turn  # noqa: E402
 from evals.datasets import read_jsonl  # noqa: E402
@@ -62,7 +65,7 @@ from evals.documents import Layout, stage_tune_corpus  # noqa: E402
 log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
 DENSE = {"dense", "dense_gap", "passage_dense", "unit_dense", "similarity", "similarity_gap",
-         "intent", "match", "agreement"}
+         "intent", "match", "agreement", "seeks"}
 FALSE_REFUSAL_TARGET = 0.05  # the most false refusals the product may make (issue #11)
 FOLDS = 5
 EMBEDDING_C = (0.005, 0.01, 0.02, 0.05)
@@ -346,10 +349,18 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
                        [n for n in decision_names if n not in ("intent", "match")]]
     models["decision"] = decision_model(decision_rows, answerable, by_document, candidates)
     answered = [s for s in samples if s.item["answerable"] and s.labels_instruments]
-    instrument_rows = [r for s in answered for r in s.instrument_rows]
+    instrument_rows = [dict(r) for s in answered for r in s.instrument_rows]
     instrument_labels = [y for s in answered for y in s.instrument_labels]
     instrument_groups = [i for i, s in enumerate(answered) for _ in s.instrument_rows]
-    instrument_names = keep(INSTRUMENT_FEATURES)
+    instrument_names = keep(QUESTION_INSTRUMENT_FEATURES)
+    if dense:
+        # whether a question seeks support at all, out of fold, as every instrument's feature
+        models["seeks"], seeks_oof = embedding_model(
+            np.stack([s.vector for s in answered]),
+            np.array([int(any(s.instrument_labels)) for s in answered]),
+            list(range(len(answered))))
+        for row, question in zip(instrument_rows, instrument_groups, strict=True):
+            row["seeks"] = float(seeks_oof[question])
     instrument_oof = out_of_fold(instrument_rows, instrument_labels, instrument_groups,
                                  instrument_names)
     instrument_threshold, f1 = best_f1_threshold(instrument_oof, np.asarray(instrument_labels))

@@ -20,6 +20,7 @@ from assistant.instruments import (
     names_in,
     to_api,
 )
+from assistant.learned import LogisticModel
 from assistant.rules.catalogue import Catalogue, CatalogueError, build_catalogue, read_spec
 from assistant.schemas import InstrumentSuggestion
 from ingest.load import load_corpus
@@ -168,3 +169,31 @@ def test_listing_and_api_entries(catalogue: Catalogue) -> None:
         assert instrument.spec.name in listing
         entry = catalogue_entry(instrument, {})
         assert entry["sources"] and entry["conditions"] == instrument.spec.conditions
+
+
+def test_a_question_that_seeks_no_support_gets_no_instrument(catalogue: Catalogue) -> None:
+    """`seeks` is one value per question, shared by every instrument: a question about a text
+    ("Wat staat er op de visiepagina?") should not get the catalogue's offers."""
+    embedder = HashingEmbedder()
+    question = "Kan ik de Blijverslening krijgen om mijn badkamer aan te passen?"
+    vector = embedder.embed_query(question)
+    weights = {**dict(zip(DEFAULT_INSTRUMENT_MODEL.features,
+                          DEFAULT_INSTRUMENT_MODEL.weights.tolist(), strict=True)),
+               "seeks": 40.0}
+    model = LogisticModel.manual(weights, bias=float(DEFAULT_INSTRUMENT_MODEL.bias) - 20.0)
+    dims = tuple(f"e{i}" for i in range(vector.size))
+
+    def seeks(bias: float) -> LogisticModel:
+        return LogisticModel.manual(dict.fromkeys(dims, 0.0), bias=bias)
+
+    def suggested(matcher: InstrumentMatcher) -> set[str]:
+        return {s.instrument.id for s in matcher.suggest(question, vector, [], [])}
+
+    asks_for_help = InstrumentMatcher(catalogue, embedder, model, seeks(bias=30.0))
+    asks_about_a_text = InstrumentMatcher(catalogue, embedder, model, seeks(bias=-30.0))
+    assert asks_for_help.seeks_support(vector) > 0.99
+    assert asks_about_a_text.seeks_support(vector) < 0.01
+    assert "blijverslening" in suggested(asks_for_help)
+    assert not suggested(asks_about_a_text)
+    # without a trained model every question counts as halfway
+    assert InstrumentMatcher(catalogue, embedder, model).seeks_support(vector) == 0.5
