@@ -72,7 +72,7 @@ MAX_REPORT_CHARS = 5000
 RETRIEVAL_DEPTH = 8
 DETAIL_LABELS = {
     "bedrag": "bedragen", "percentage": "rentes of percentages", "termijn": "data of termijnen",
-    "aantal": "aantallen",
+    "aantal": "aantallen", "leeftijd": "leeftijdsgrenzen",
 }
 
 

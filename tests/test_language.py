@@ -147,6 +147,25 @@ def test_a_count_answers_only_next_to_what_the_question_counts() -> None:
     assert has_detail("aantal", "Er is één loket") and has_detail("aantal", "drie opgaven")
 
 
+def test_the_noun_a_question_asks_about_names_the_detail() -> None:
+    """Compounds count by their head; a limit ("-grens") by its first part."""
+    assert asked_details("Wat is het maximumbedrag per aanvraag?") == {"bedrag"}
+    assert asked_details("Welke huurprijs geldt voor de studio?") == {"bedrag"}
+    assert asked_details("Hoeveel moet ik zelf betalen?") == {"bedrag"}
+    assert asked_details("Wat is de inkomensgrens voor een alleenstaande?") == {"bedrag"}
+    assert asked_details("Vanaf welke leeftijd kan ik meedoen?") == {"leeftijd"}
+    assert asked_details("Hoe oud moet je zijn?") == {"leeftijd"}
+    assert asked_details("Welke leeftijdsgrens geldt er?") == {"leeftijd"}
+    # which costs there are is a list, not an amount; a verb or a short word is no noun head
+    assert asked_details("Welke kosten vallen onder de regeling?") == set()
+    assert asked_details("Wat gebeurt er als ik niet kan betalen?") == set()
+    assert asked_details("Welke gemeenten komen aan het woord?") == set()
+    assert asked_details("Wat is een goed voorbeeld?") == set()
+    assert has_detail("leeftijd", "Bent u 65 jaar of ouder?")
+    assert has_detail("leeftijd", "Het hofje is voor 55-plussers.")
+    assert not has_detail("leeftijd", "De woning is gelijkvloers.")
+
+
 def test_moments_within_weeks() -> None:
     assert soon("De begeleiding stopt over twee weken.") == "twee weken"
     assert soon("Volgende week moet ze de woning uit") == "Volgende week"

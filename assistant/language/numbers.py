@@ -69,11 +69,35 @@ ASKS = {
     ),
     "aantal": re.compile(r"\b(hoeveel|aantal|maxim\w*|minim\w*)\b"),
 }
+# What a question asks for by the noun it asks about ("Wat is het maximumbedrag?", "Welke
+# huurprijs geldt?", "Vanaf welke leeftijd?"): the noun after "wat is", "welk(e)" or "hoe hoog
+# is", matched by its head so that compounds count.
+DETAIL_NOUNS = {
+    "bedrag": ("bedrag", "prijs", "tarief", "bijdrage", "budget", "vergoeding", "inkomen",
+               "kosten"),
+    "percentage": ("rente", "percentage"),
+    "termijn": ("termijn", "looptijd", "datum", "deadline"),
+    "leeftijd": ("leeftijd",),
+}
+ASKED_NOUN = re.compile(
+    r"\b(?:wat (?:is|zijn|was|waren)|welk|welke|hoe hoog (?:is|zijn|ligt|liggen))\s+"
+    r"(?:(?:de|het|een|die|deze|dat|hun|onze|uw)\s+)?(\w+)(?:\s+(\w+))?"
+)
+LIMIT = re.compile(r"(?:grens|grenzen)$")  # inkomensgrens, leeftijdsgrens: the first part says what
+# Questions about paying or lending ask an amount, "hoe oud" an age ("hoeveel weken" is a count
+# of weeks: COUNTED).
+ASKS_BY_FRAME = {
+    "bedrag": re.compile(
+        r"\b(?:hoeveel|wat)\s+(?:\w+\s+){0,3}?(?:betaa?l\w*|bedraagt|bedragen|leen|lenen)\b"),
+    "leeftijd": re.compile(r"\bhoe oud\b"),
+}
+AGE = re.compile(r"\b\d{2}\s?(?:jaar|\+|-?plus\w*)")
 PRESENT = {
     "bedrag": (AMOUNT,),
     "percentage": (PERCENT,),
     "termijn": (DURATION, YEAR, DATE),
     "aantal": (COUNT,),
+    "leeftijd": (AGE,),
 }
 
 
@@ -114,11 +138,29 @@ def figures(text: str) -> list[Figure]:
     return sorted(found, key=lambda f: f.start)
 
 
+def _noun_asks(word: str) -> set[str]:
+    """The kinds of detail a noun stands for, by its head or, for a limit, its first part."""
+    if LIMIT.search(word):
+        return {kind for kind, heads in DETAIL_NOUNS.items()
+                for head in heads if word.startswith(head)}
+    word_stem = stem(word)
+    return {kind for kind, heads in DETAIL_NOUNS.items()
+            for head in heads if word_stem.endswith(stem(head))}  # the head ends a compound
+
+
 def asked_details(question: str) -> set[str]:
-    """The kinds of detail a question asks for ('bedrag', 'percentage', 'termijn', 'aantal')."""
+    """The kinds of detail a question asks for ('bedrag', 'percentage', 'termijn', 'aantal',
+    'leeftijd')."""
     folded = fold(question)
     asked = {kind for kind, pattern in ASKS.items() if pattern.search(folded)}
-    if asked & {"bedrag", "percentage", "termijn"}:
+    asked |= {kind for kind, pattern in ASKS_BY_FRAME.items() if pattern.search(folded)}
+    for match in ASKED_NOUN.finditer(folded):
+        for word in filter(None, match.groups()):
+            # "welke kosten" asks which costs there are, "wat zijn de kosten" how much
+            if word not in STOPWORDS and not (match.group().startswith("welk")
+                                              and word.endswith("kosten")):
+                asked |= _noun_asks(word)
+    if asked & {"bedrag", "percentage", "termijn", "leeftijd"}:
         asked.discard("aantal")  # "hoeveel euro" asks for an amount, not a count
     return asked
 
