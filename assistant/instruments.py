@@ -5,8 +5,8 @@ passages are embedded once, and a calibrated model (`python -m evals.train`) wei
 question's similarity to them, whether the question names the instrument, whether the
 retrieved passages or the chosen answer units are the instrument's own sources, whether
 a page the catalogue does not cite (added later) names it, and whether the question seeks
-support at all (`seeks`, a model on the question's vector: "Wat staat er op de visiepagina?"
-is about the Taskforce's page, "Wie kan ons helpen?" asks for help). Then
+support at all (`seeks`, a model on the question's vector: a question about what a
+publication says wants the text, one about a stalled plan wants help). Then
 eligibility: when the question states a situation the catalogue's conditions exclude (a
 huurwoning for the Verzilverlening, fewer than 5 units, more than 80 hours), the instrument
 is shown as not fitting, with the reason and, where the catalogue names one, an alternative.
@@ -158,7 +158,7 @@ class InstrumentMatcher:
 
     def seeks_support(self, vector: np.ndarray) -> float:
         """Whether the question asks for support rather than about a text: one value for
-        every instrument, 0.5 without a trained model."""
+        every instrument, 0.5 when no model was trained."""
         return float(vector_probabilities(self.seeks, vector)[0]) if vector.size else 0.5
 
     def suggest(

@@ -73,8 +73,7 @@ ASKS = {
 # huurprijs geldt?", "Vanaf welke leeftijd?"): the noun after "wat is", "welk(e)" or "hoe hoog
 # is", matched by its head so that compounds count.
 DETAIL_NOUNS = {
-    "bedrag": ("bedrag", "prijs", "tarief", "bijdrage", "budget", "vergoeding", "inkomen",
-               "kosten"),
+    "bedrag": ("bedrag", "prijs", "tarief", "bijdrage", "budget", "inkomen", "kosten"),
     "percentage": ("rente", "percentage"),
     "termijn": ("termijn", "looptijd", "datum", "deadline"),
     "leeftijd": ("leeftijd",),
@@ -88,16 +87,17 @@ LIMIT = re.compile(r"(?:grens|grenzen)$")  # inkomensgrens, leeftijdsgrens: the 
 # of weeks: COUNTED).
 ASKS_BY_FRAME = {
     "bedrag": re.compile(
-        r"\b(?:hoeveel|wat)\s+(?:\w+\s+){0,3}?(?:betaa?l\w*|bedraagt|bedragen|leen|lenen)\b"),
+        r"\b(?:hoeveel|wat)\s+(?:\w+\s+){0,3}?(?:betaa?l\w*|leen|lenen)\b"),
     "leeftijd": re.compile(r"\bhoe oud\b"),
 }
-AGE = re.compile(r"\b\d{2}\s?(?:jaar|\+|-?plus\w*)")
+AGE_IN_YEARS = re.compile(r"\b\d{2}\s?jaar\b")
+AGE_GROUP = re.compile(r"\b\d{2}(?:\+|-?plussers?\b)")  # 55+, 55-plussers
 PRESENT = {
     "bedrag": (AMOUNT,),
     "percentage": (PERCENT,),
     "termijn": (DURATION, YEAR, DATE),
     "aantal": (COUNT,),
-    "leeftijd": (AGE,),
+    "leeftijd": (AGE_IN_YEARS, AGE_GROUP),
 }
 
 
