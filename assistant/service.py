@@ -196,21 +196,23 @@ class Assistant:
     def evidence(self, request: AskRequest, handle: IndexHandle) -> tuple[str, list[Passage],
                                                                         Evidence]:
         """Standalone question, retrieved passages and the selected units (no decision yet)."""
-        topic = conversation_topic(request.history, request.question)
-        question = standalone_question(request.question, topic)
+        # typing errors are read as the index's words, in the earlier turns too
+        asked = handle.speller.correct(request.question)
+        topic = handle.speller.correct(conversation_topic(request.history, request.question))
+        question = standalone_question(asked, topic)
         embedder = self.components.embedder
         passages, vector, own = self._guarded(lambda: (
             self.components.retriever.retrieve(
                 question, max(request.top_k, RETRIEVAL_DEPTH), request.doc_ids
             ),
             embedder.embed_query(question),
-            embedder.embed_query(request.question) if topic else None,
+            embedder.embed_query(asked) if topic else None,
         ))
         # with a topic the question was joined with it: the view keeps the question's own words
         # at full weight and the topic's lower, and its vector leans partly on the question alone
         if own is not None:
             vector = own_focus(own, vector)
-        view = question_view(request.question if topic else question, vector,
+        view = question_view(asked if topic else question, vector,
                              handle.analyzer, handle.bm25.idf, topic)
         return question, passages, select(handle, view, passages, self.models.units,
                                           agreement=self.models.agreement)

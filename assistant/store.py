@@ -13,6 +13,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.domain import Chunk, Document, Unit
+from assistant.language.spelling import Speller
 from assistant.language.tokens import Analyzer
 from assistant.retrieval.lexical import BM25Index
 from assistant.vectorstore import chroma_client, collection_name
@@ -92,6 +94,11 @@ class IndexHandle:
     @property
     def analyzer(self) -> Analyzer:
         return self.bm25.analyzer
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Typing errors corrected towards this build's words, made on first use."""
+        return Speller([text for d in self.documents.values() for text in (d.title, d.text)])
 
     def dense_search(
         self, vector: np.ndarray, top_k: int, doc_ids: list[str] | None = None

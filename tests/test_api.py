@@ -49,6 +49,13 @@ def test_ask_returns_verbatim_citations(client: TestClient) -> None:
     assert any(i["id"] == "blijverslening" for i in body["instruments"])
 
 
+def test_a_typing_error_is_read_as_the_word_of_the_documents(client: TestClient) -> None:
+    body = client.post("/api/ask", json={
+        "question": "Kan ik met een bijna afgeloste hypotehek de Verzilverlening krijgen?"}).json()
+    assert "hypotheek" in body["standalone_question"]
+    assert "hypotehek" not in body["standalone_question"]
+
+
 def test_follow_up_gets_a_standalone_question(client: TestClient) -> None:
     history = [
         {"role": "user", "content": "Wat is de Verzilverlening?"},

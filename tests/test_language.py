@@ -25,6 +25,7 @@ from assistant.language.numbers import (
     to_number,
 )
 from assistant.language.sentences import split_sentences
+from assistant.language.spelling import Speller
 from assistant.language.structure import document_units
 from assistant.language.tokens import PLAIN, Analyzer, split_compound
 from assistant.prompts import refusal_opening, render
@@ -264,3 +265,16 @@ def test_units_are_chosen_mostly_by_the_conversation_and_partly_by_the_question_
     focus = own_focus(own, joined)
     assert np.isclose(np.linalg.norm(focus), 1.0)
     assert float(focus @ joined) > float(focus @ own) > 0.0
+
+
+def test_typing_errors_are_read_as_the_words_of_the_index() -> None:
+    speller = Speller(["De hypotheek is bijna afgelost.",
+                       "Het stappenplan van de corporatie en de corporaties in de regio."])
+    assert speller.correct("hoe zit het met de hypotehek en het stappnplan?") == (
+        "hoe zit het met de hypotheek en het stappenplan?")
+    assert speller.correct("Corporatis doen mee") == "Corporaties doen mee"
+    # as typed: a name inside a sentence, another form of an index word, a common Dutch or
+    # English word, a short word
+    for text in ("Wij wonen in Corporatia", "de corporatie", "hypotheken", "de coöperatie",
+                 "housing organisations", "de hypo"):
+        assert speller.correct(text) == text
