@@ -36,7 +36,8 @@ THEMES = _schema_enum("triage.schema.json", "themes", "items")
 FASES = _schema_enum("triage.schema.json", "fase")
 
 SPLITS = ("tune", "holdout")
-NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "pages", "conversations", "all")
+NAMED_SETS = ("tune", "holdout", "generalisation", "dev", "pages", "conversations", "typos",
+              "all")
 SEALED_SETS = ("holdout", "generalisation")
 CORPUS_INDEX = "corpus"
 GENERALISATION_INDEX = "corpus+generalisation"
@@ -231,7 +232,8 @@ def _path_index(path: Path, eval_set: EvalSet, layout: Layout) -> str:
 
 def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
     """A `--set` value as sets: tune, holdout, generalisation, dev (the shared-dev items of
-    tune and holdout), pages, conversations (two sets: about the corpus, about the pages), all
+    tune and holdout), pages, conversations (two sets: about the corpus, about the pages),
+    typos (two sets: tune's questions that stand alone as written and mistyped), all
     (tune, holdout and generalisation, each its own set) or a path to any JSONL file of
     question and/or triage items."""
     layout = layout or Layout()
@@ -263,6 +265,13 @@ def resolve_set(name: str, layout: Layout | None = None) -> list[EvalSet]:
                        sorted((layout.tune_documents_dir / CONVERSATIONS).glob("questions*.jsonl")),
                        layout, PAGES_INDEX),
         ]
+    if name == "typos":
+        from evals.typos import typo_items  # it builds on this module's items
+
+        tune = load_files("tune", set_files("tune", layout), layout)
+        as_written, mistyped = typo_items(tune.questions)
+        return [EvalSet("typos-as-written", as_written, [], CORPUS_INDEX, tune.files),
+                EvalSet("typos-mistyped", mistyped, [], CORPUS_INDEX, tune.files)]
     path = Path(name)
     if not path.is_file():
         raise FileNotFoundError(f"no set or file named {name!r} (sets: {', '.join(NAMED_SETS)})")

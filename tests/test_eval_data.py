@@ -32,6 +32,7 @@ from evals.documents import (
     staged_digest,
     tune_documents,
 )
+from evals.typos import with_typos
 from evals.validate import (
     default_paths,
     document_texts,
@@ -87,6 +88,23 @@ def test_conversations_are_two_sets_on_their_own_indexes_outside_training(layout
     assert pages.index == PAGES_INDEX and [q.id for q in pages.questions] == ["c1"]
     [pages_set] = resolve_set("pages", layout)
     assert "c1" not in [q.id for q in pages_set.questions]
+
+
+def test_typos_are_tune_questions_as_written_and_mistyped_the_same_way_each_run(
+        layout: Layout) -> None:
+    written, mistyped = resolve_set("typos", layout)
+    assert (written.name, mistyped.name) == ("typos-as-written", "typos-mistyped")
+    [tune] = resolve_set("tune", layout)
+    assert [q.id for q in written.questions] == [q.id for q in tune.questions if not q.history]
+    assert [q.id for q in mistyped.questions] == [q.id for q in written.questions]
+    assert not mistyped.sealed and not mistyped.triage
+    text = "Welke voorwaarden gelden voor de Stimuleringsregeling wonen en zorg in gemeenten?"
+    first, again = with_typos(text, "q1"), with_typos(text, "q1")
+    assert first == again != text
+    changed = [a for a, b in zip(text.split(), first.split(), strict=True) if a != b]
+    assert 1 <= len(changed) <= 3  # about a third of the six longer words
+    assert all(a[0] == b[0] and a[-1] == b[-1] for a, b in zip(text.split(), first.split(),
+                                                              strict=True))
 
 
 def test_dev_is_the_shared_items_of_tune_and_holdout(layout: Layout) -> None:
