@@ -97,7 +97,7 @@ class IndexHandle:
 
     @cached_property
     def speller(self) -> Speller:
-        """Typing errors corrected towards this build's words, made on first use."""
+        """Typing errors read as this build's words; made on first use."""
         return Speller([text for d in self.documents.values() for text in (d.title, d.text)])
 
     def dense_search(

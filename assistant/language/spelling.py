@@ -1,12 +1,13 @@
-"""Typing errors in a question, corrected towards the words of the live index.
+"""Typing errors, read as the words of the live index.
 
 Practitioners type fast ("woonzorgvisei", "gemeetnen", "financiring"). A misspelled word is
 unknown to the index: BM25 misses it, it counts as uncovered, and it looks like a name the
-documents never mention, which pushes the decision towards a refusal. A word is corrected only
-when it is no form of a word the index uses and no common Dutch or English word, is not a name
-(capitalised inside a sentence), and lies within one edit (two for long words) of a word the
-documents use; the most frequent such word wins. The vocabulary is that of the index, so
-pages added later correct their own terms.
+sources never mention, which pushes the decision to a refusal. A word is replaced only when
+it is no form of a word the index uses, no common Dutch word and no common word of the other
+language the assistant accepts ("en"), is not a name (capitalised inside a sentence), and lies
+within one edit (two for long words) of a word the index holds; the most frequent such word
+wins. The vocabulary
+is that of the index, so pages added later correct their own terms.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SENTENCE_END = re.compile(r"[.!?:]\s*$")
 
 
 class Speller:
-    """Corrections towards one vocabulary (the folded words of the index's documents)."""
+    """Corrections to one vocabulary (the folded words of the index's texts)."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
@@ -43,8 +44,8 @@ class Speller:
                 self._by_length.setdefault(len(word), []).append(word)
 
     def known(self, word: str, written: str) -> bool:
-        """A word meant as written: the index has it or another form of it ("woonzorgvormen"
-        beside "woonzorgvorm"), or Dutch or English uses it."""
+        """A word meant as written: the index has it or another form of it (a plural beside
+        its singular), or it is common in Dutch or in the other accepted language."""
         return (word in self.counts or word in STOPWORDS or stem(word) in self.stems
                 or max(word_zipf(written), word_zipf(word), word_zipf(written, "en"))
                 >= KNOWN_ZIPF)
