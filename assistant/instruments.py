@@ -157,7 +157,7 @@ class InstrumentMatcher:
         return rows
 
     def seeks_support(self, vector: np.ndarray) -> float:
-        """Whether the question asks for support rather than about a text: one value for
+        """Whether the asker seeks support rather than a text's content: one value for
         every instrument, 0.5 when no model was trained."""
         return float(vector_probabilities(self.seeks, vector)[0]) if vector.size else 0.5
 

@@ -2,12 +2,11 @@
 
 Practitioners type fast ("woonzorgvisei", "gemeetnen", "financiring"). A misspelled word is
 unknown to the index: BM25 misses it, it counts as uncovered, and it looks like a name the
-sources never mention, which pushes the decision to a refusal. A word is replaced only when
-it is no form of a word the index uses, no common Dutch word and no common word of the other
-language the assistant accepts ("en"), is not a name (capitalised inside a sentence), and lies
-within one edit (two for long words) of a word the index holds; the most frequent such word
-wins. The vocabulary
-is that of the index, so pages added later correct their own terms.
+index never mentions, which pushes the decision to a refusal. A word is replaced only when it
+is no form of a word the index uses, no common Dutch word and no common word of the other
+accepted language ("en"), is not a name (capitalised inside a sentence), and lies within one
+edit (two for long words) of a word the index holds; the most frequent such word wins. The
+vocabulary is that of the index, so pages added later correct their own terms.
 """
 
 from __future__ import annotations
