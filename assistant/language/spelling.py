@@ -37,6 +37,8 @@ class Speller:
             counts.update(w.group().lower() for w in LETTERS.finditer(fold(text)))
         self.counts = counts
         self.stems = {stem(w) for w in counts}
+        for language in ("nl", "en"):  # the frequency lists load with the vocabulary, once
+            word_zipf("", language)
         self._by_length: dict[int, list[str]] = {}
         for word in counts:
             if len(word) >= MIN_LENGTH - 1:
