@@ -41,8 +41,9 @@ def mistype(word: str, rng: random.Random) -> str:
         return word[:at] + word[at + 1] + word[at] + word[at + 2:]
     if kind == "double":
         return word[:at] + word[at] + word[at:]
-    if kind == "neighbour" and _neighbours(word[at].lower()):
-        return word[:at] + rng.choice(_neighbours(word[at].lower())) + word[at + 1:]
+    near = _neighbours(word[at].lower())
+    if kind == "neighbour" and near:
+        return word[:at] + rng.choice(near) + word[at + 1:]
     return word[:at] + word[at + 1:]
 
 

@@ -145,7 +145,7 @@ def _noun_asks(word: str) -> set[str]:
                 for head in heads if word.startswith(head)}
     word_stem = stem(word)
     return {kind for kind, heads in DETAIL_NOUNS.items()
-            for head in heads if word_stem.endswith(stem(head))}  # the head ends a compound
+            for head in heads if _ends_in(word_stem, stem(head))}
 
 
 def asked_details(question: str) -> set[str]:
@@ -178,13 +178,16 @@ def counted_words(question: str) -> tuple[str, ...]:
     return tuple(w for w in words if not w.isdigit())
 
 
+def _ends_in(long: str, short: str) -> bool:
+    """Whether stem `long` is stem `short` or a compound with it as its head."""
+    return long == short or (len(short) >= MIN_PART_STEM and long.endswith(short))
+
+
 def _same_word(a: str, b: str) -> bool:
     """Inflections and compounds of one word: gemeentes ~ gemeenten, dorp ~ dorpen,
     seniorenwoningen ~ woningen."""
     sa, sb = stem(a), stem(b)
-    return sa == sb or any(
-        len(short) >= MIN_PART_STEM and long.endswith(short) for short, long in ((sa, sb), (sb, sa))
-    )
+    return _ends_in(sa, sb) or _ends_in(sb, sa)
 
 
 def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:

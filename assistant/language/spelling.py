@@ -51,10 +51,10 @@ class Speller:
                 or max(word_zipf(written), word_zipf(word), word_zipf(written, "en"))
                 >= KNOWN_ZIPF)
 
-    def suggestion(self, word: str, written: str = "") -> str | None:
+    def suggestion(self, word: str, written: str) -> str | None:
         """The vocabulary word meant by `word` (folded; `written`: as typed, lowercase), None
         when it stands as written."""
-        if len(word) < MIN_LENGTH or self.known(word, written or word):
+        if len(word) < MIN_LENGTH or self.known(word, written):
             return None
         edits = 2 if len(word) >= LONG_WORD else 1
         pool = [w for n in range(len(word) - edits, len(word) + edits + 1)
@@ -69,11 +69,13 @@ class Speller:
 
     def correct(self, text: str) -> str:
         """`text` with its typing errors replaced; names and known words stay as typed."""
-        out, last = [], 0
+        out, last, end, started = [], 0, 0, False
         for match in LETTERS.finditer(text):
-            word = match.group()
-            before = text[:match.start()]
-            inside_sentence = bool(before.strip()) and not SENTENCE_END.search(before)
+            word, gap = match.group(), text[end:match.start()]
+            # only the characters since the previous word can end a sentence
+            started = started or bool(gap.strip())
+            inside_sentence = started and not SENTENCE_END.search(gap)
+            started, end = True, match.end()
             if word[0].isupper() and inside_sentence:
                 continue  # a name: unknown names are a reason to refuse, not a typo
             suggestion = self.suggestion(fold(word), word.lower())
