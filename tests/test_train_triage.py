@@ -30,3 +30,64 @@ def test_a_label_carried_by_few_features_keeps_the_weaker_regularisation() -> No
     model = label_model(rows, labels, names, grid=(0.0001, 1.0))
     assert model.info["c"] == 1.0
     assert 0.0 < model.threshold < 1.0
+
+
+def _wording_reports() -> tuple[list[str], dict[str, np.ndarray]]:
+    """Reports about money or about buildings, in varied words (written for this test)."""
+    money = ["De subsidie voor het project is op en de begroting klopt niet meer.",
+             "Wie betaalt de exploitatie als de financiering van het rijk stopt?",
+             "Het budget voor de huurverlaging is te klein voor de begroting.",
+             "We zoeken een lening of subsidie om de exploitatie rond te krijgen.",
+             "De financiering van de zorgcomponent is onzeker geworden.",
+             "Het rijksbudget en onze eigen begroting sluiten niet op elkaar aan."]
+    buildings = ["Er zijn te weinig woningen voor ouderen in de wijk.",
+                 "De nieuwbouw van appartementen loopt vertraging op.",
+                 "Het aantal geclusterde woningen blijft achter bij de behoefte.",
+                 "We willen kantoren ombouwen tot woningen voor starters.",
+                 "De woningvoorraad past niet bij de vergrijzing in het dorp.",
+                 "Nieuwe woningen voor senioren komen er voorlopig niet."]
+    texts = [*money, *buildings] * 2
+    money_label = np.array([1] * len(money) + [0] * len(buildings))
+    return texts, {"theme:geld": np.tile(money_label, 2), "theme:bouw": 1 - np.tile(money_label, 2)}
+
+
+def test_the_wording_model_serves_what_was_fitted_and_says_it_out_of_fold() -> None:
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from assistant.triage.wording import WordingModel, hashed_counts
+    from evals.train_triage import fit_wording
+
+    texts, targets = _wording_reports()
+    model, oof = fit_wording(texts, targets)
+    assert set(oof) == set(targets) and all(len(p) == len(texts) for p in oof.values())
+    # The packed model (float16) gives the training pipeline's features and probabilities.
+    restored = WordingModel.from_dict(model.to_dict())
+    assert restored is not None
+    new = ["De begroting voor de lening is niet rond.", "Er komen appartementen voor senioren."]
+    expected = TfidfTransformer(sublinear_tf=True).fit(hashed_counts(texts)).transform(
+        hashed_counts(new))
+    assert np.allclose(restored.features(new).toarray(), expected.toarray(), atol=1e-3)
+    money, building = (restored.probabilities(text) for text in new)
+    assert money["theme:geld"] > money["theme:bouw"]
+    assert building["theme:bouw"] > building["theme:geld"]
+
+
+def test_a_wording_file_for_other_buckets_is_not_used() -> None:
+    from assistant.triage.wording import WordingModel, blend
+    from evals.train_triage import fit_wording
+
+    texts, targets = _wording_reports()
+    data = fit_wording(texts, targets)[0].to_dict()
+    assert WordingModel.from_dict({**data, "buckets": 2**10}) is None
+    assert blend({"geld": 0.8, "zorg": 0.4}, {"theme:geld": 0.2}, "theme:") == {
+        "geld": 0.5, "zorg": 0.4}
+
+
+def test_thresholds_are_chosen_on_the_mean_with_the_wording_model() -> None:
+    rows, labels, names = _rows(200, 0, seed=5)
+    confident = labels.astype(float)
+    alone = label_model(rows, labels, names, grid=(1.0,))
+    with_wording = label_model(rows, labels, names, grid=(1.0,), wording=confident)
+    assert with_wording.info["threshold_on"] == "mean with the wording model"
+    assert with_wording.info["oof_recall"] >= alone.info["oof_recall"]
+    assert with_wording.info["oof_precision"] >= alone.info["oof_precision"]

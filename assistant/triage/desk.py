@@ -32,6 +32,7 @@ from assistant.triage.classify import (
 )
 from assistant.triage.report import check_report
 from assistant.triage.urgency import DEFAULT_URGENCY_MODEL, Signal, judge
+from assistant.triage.wording import WordingModel, blend, wording_model
 
 MAX_SUPPORT = 3
 MAX_SIMILAR = 3
@@ -71,6 +72,7 @@ class TriageModels:
     fases: dict[str, LogisticModel]
     urgency: LogisticModel
     support: dict[str, LogisticModel]
+    wording: WordingModel | None = None
 
     @classmethod
     def for_key(cls, model_key: str, theme_ids: list[str], support_ids: list[str]
@@ -81,6 +83,7 @@ class TriageModels:
             fases={f: learned(f"fase:{f}", model_key) or DEFAULT_FASE_MODEL for f in FASE_IDS},
             urgency=learned("urgency", model_key) or DEFAULT_URGENCY_MODEL,
             support={s: m for s in support_ids if (m := learned(f"support:{s}", model_key))},
+            wording=wording_model(),
         )
 
 
@@ -177,9 +180,12 @@ class TriageEngine:
         analysis = self.analyse(report)
         themes, _, signals, similar_vectors = self.profiles()
         models = self.models
-        theme_scores = probabilities(analysis.theme_rows, models.themes)
+        wording = models.wording.probabilities(analysis.redacted) if models.wording else {}
+        theme_scores = blend(probabilities(analysis.theme_rows, models.themes), wording,
+                             "theme:")
         chosen = choose_themes(theme_scores, models.themes)
-        fase = choose_fase(probabilities(analysis.fase_rows, models.fases))
+        fase = choose_fase(blend(probabilities(analysis.fase_rows, models.fases), wording,
+                                 "fase:"))
         urgency = judge(analysis.sentences, analysis.vector, analysis.sentence_vectors, signals,
                         analysis.redacted, models.urgency)
         by_id = {p.id: p for p in themes}

@@ -1,0 +1,107 @@
+"""Themes and fase from a report's wording: a second opinion beside its meaning.
+
+Hashed character n-grams (3–5 letters within words, so Dutch compounds and inflections share
+features) weighted by tf-idf, and one logistic regression per label, fitted on the tune
+reports by `python -m evals.train_triage`. Hashing keeps no vocabulary: the file holds
+numbers, not the reports' words. Its probabilities are averaged with those of the embedding
+models: writers left out one at a time, the mean scored theme F1 0.84 where either alone
+scored 0.81–0.82.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+
+WORDING_FILE = Path(__file__).resolve().parent / "wording_models.json"
+BUCKETS = 2**14
+NGRAMS = (3, 5)
+
+
+def hashed_counts(texts: list[str]) -> Any:
+    """Raw n-gram counts per text (a sparse matrix); training and serving share this."""
+    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAMS, n_features=BUCKETS,
+                                   alternate_sign=False, norm=None)
+    return vectorizer.transform(texts)
+
+
+def _pack(values: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(values, dtype="<f2").tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype(np.float64)
+
+
+@dataclass(frozen=True)
+class WordingModel:
+    """idf per bucket and, per label (`theme:…`, `fase:…`), weights and bias."""
+
+    idf: np.ndarray
+    weights: Mapping[str, np.ndarray]
+    biases: Mapping[str, float]
+
+    def features(self, texts: list[str]) -> Any:
+        """Sublinear tf times idf, each row of unit length (as sklearn's TfidfTransformer)."""
+        counts = hashed_counts(texts).astype(np.float64)
+        counts.data = 1.0 + np.log(counts.data)
+        weighted = counts.multiply(self.idf).tocsr()
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return weighted.multiply(1.0 / norms[:, None]).tocsr()
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        x = self.features([text])
+        out = {}
+        for label, weights in self.weights.items():
+            z = float((x @ weights)[0]) + self.biases[label]
+            out[label] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"buckets": BUCKETS, "ngrams": list(NGRAMS), "idf": _pack(self.idf),
+                "labels": {label: {"weights": _pack(w), "bias": round(self.biases[label], 6)}
+                           for label, w in self.weights.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WordingModel | None:
+        if data.get("buckets") != BUCKETS or tuple(data.get("ngrams", ())) != NGRAMS:
+            return None
+        labels = data.get("labels", {})
+        return cls(_unpack(data["idf"]),
+                   {label: _unpack(entry["weights"]) for label, entry in labels.items()},
+                   {label: float(entry["bias"]) for label, entry in labels.items()})
+
+
+_cache: dict[Path, WordingModel | None] = {}
+_lock = threading.Lock()
+
+
+def wording_model(path: Path = WORDING_FILE) -> WordingModel | None:
+    """The trained model, read once; None before `python -m evals.train_triage` wrote one."""
+    with _lock:
+        if path not in _cache:
+            _cache[path] = (WordingModel.from_dict(json.loads(path.read_text("utf-8")))
+                            if path.is_file() else None)
+        return _cache[path]
+
+
+def write_wording_model(model: WordingModel, path: Path = WORDING_FILE) -> None:
+    path.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
+    with _lock:
+        _cache.pop(path, None)
+
+
+def blend(meaning: Mapping[str, float], wording: Mapping[str, float], prefix: str
+          ) -> dict[str, float]:
+    """The mean of both opinions per label; meaning alone where wording has no model."""
+    return {label: (p + wording[f"{prefix}{label}"]) / 2 if f"{prefix}{label}" in wording else p
+            for label, p in meaning.items()}
