@@ -8,9 +8,11 @@ embedding model, because dense similarities of different models are not comparab
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,75 @@ class LogisticModel:
                    np.zeros(len(names)), np.ones(len(names)), threshold, {"source": note})
 
 
+# Columns of a stored tree's node table.
+FEATURE, SPLIT, LEFT, RIGHT, VALUE, LEAF = range(6)
+
+
+@dataclass(frozen=True)
+class TreeModel:
+    """Boosted decision trees over named features (fitted as sklearn's
+    HistGradientBoostingClassifier, each feature allowed to push one way only), kept as node
+    tables: a model that can say "no coverage at all outweighs a strong intent", which one
+    weighted sum cannot."""
+
+    features: tuple[str, ...]
+    baseline: float
+    trees: tuple[np.ndarray, ...]  # per node: feature, split, left, right, value, leaf
+    threshold: float = 0.5
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        return np.array([[float(row.get(f, 0.0)) for f in self.features] for row in rows],
+                        dtype=np.float64).reshape(len(rows), len(self.features))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(x)
+        rows = np.arange(len(x))
+        total = np.full(len(x), self.baseline)
+        for nodes in self.trees:
+            at = np.zeros(len(x), dtype=int)
+            while not np.all(nodes[at, LEAF]):
+                inner = nodes[at, LEAF] == 0
+                left = x[rows, nodes[at, FEATURE].astype(int)] <= nodes[at, SPLIT]
+                nxt = np.where(left, nodes[at, LEFT], nodes[at, RIGHT]).astype(int)
+                at = np.where(inner, nxt, at)
+            total += nodes[at, VALUE]
+        return 1.0 / (1.0 + np.exp(-np.clip(total, -30, 30)))
+
+    def probability(self, row: Mapping[str, float]) -> float:
+        """One row, walked node by node (a fraction of a millisecond where the array walk
+        above costs milliseconds in per-call overhead)."""
+        x = [float(row.get(f, 0.0)) for f in self.features]
+        total = self.baseline
+        for nodes in self._node_lists:
+            at = 0
+            while not nodes[at][LEAF]:
+                node = nodes[at]
+                at = int(node[LEFT] if x[int(node[FEATURE])] <= node[SPLIT] else node[RIGHT])
+            total += nodes[at][VALUE]
+        return 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, total))))
+
+    @cached_property
+    def _node_lists(self) -> list[list[list[float]]]:
+        return [tree.tolist() for tree in self.trees]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "trees", "features": list(self.features),
+                "baseline": round(self.baseline, 8),
+                "trees": [[[round(float(v), 8) for v in node] for node in tree]
+                          for tree in self.trees],
+                "threshold": round(float(self.threshold), 6), "info": self.info}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TreeModel:
+        return cls(tuple(data["features"]), float(data["baseline"]),
+                   tuple(np.asarray(tree, dtype=np.float64) for tree in data["trees"]),
+                   float(data.get("threshold", 0.5)), dict(data.get("info", {})))
+
+
+Scorer = LogisticModel | TreeModel
+
+
 def vector_probabilities(model: LogisticModel | None, vectors: np.ndarray) -> np.ndarray:
     """One probability per row from a model over a vector's dimensions (`e0`, `e1`, ...):
     `intent`, `match`, `agreement`. 0.5 each where no model was trained for this size."""
@@ -103,8 +174,19 @@ def learned(
     keys = (model_key, same_model, LEXICAL) if fallback else (model_key, same_model)
     for key in keys:
         entry = data.get(key, {}).get(name)
-        if entry:
+        if entry and entry.get("kind") != "trees":
             return LogisticModel.from_dict(entry)
+    return None
+
+
+def learned_scorer(name: str, model_key: str, path: Path = MODELS_FILE) -> Scorer | None:
+    """Like `learned`, for a model that may be stored as trees."""
+    data = _read(path)
+    for key in (model_key, model_family(model_key), LEXICAL):
+        entry = data.get(key, {}).get(name)
+        if entry:
+            return (TreeModel.from_dict(entry) if entry.get("kind") == "trees"
+                    else LogisticModel.from_dict(entry))
     return None
 
 
@@ -114,7 +196,7 @@ def model_family(model_key: str) -> str:
     return ":".join(model_key.split(":")[:2])
 
 
-def write_models(entries: Mapping[str, Mapping[str, LogisticModel]], path: Path = MODELS_FILE,
+def write_models(entries: Mapping[str, Mapping[str, Scorer]], path: Path = MODELS_FILE,
                  replace: bool = False) -> None:
     """Store models per key; other models stay unless `replace`."""
     data = {} if replace else dict(_read(path))

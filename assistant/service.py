@@ -41,7 +41,7 @@ from assistant.instruments import (
     catalogue_entry,
     to_api,
 )
-from assistant.learned import LogisticModel, learned
+from assistant.learned import LogisticModel, Scorer, learned, learned_scorer
 from assistant.privacy import redact
 from assistant.prompts import render
 from assistant.retrieval import Retriever
@@ -109,7 +109,7 @@ class Models:
     """The calibrated models for the configured embedding model (see assistant.learned)."""
 
     units: LogisticModel
-    decision: LogisticModel
+    decision: Scorer
     intent: LogisticModel | None
     match: LogisticModel | None
     agreement: LogisticModel | None
@@ -120,7 +120,7 @@ class Models:
     def for_key(cls, model_key: str) -> Models:
         return cls(
             units=learned("units", model_key) or DEFAULT_UNIT_MODEL,
-            decision=learned("decision", model_key) or DEFAULT_DECISION_MODEL,
+            decision=learned_scorer("decision", model_key) or DEFAULT_DECISION_MODEL,
             intent=learned("intent", model_key, fallback=False),
             match=learned("match", model_key, fallback=False),
             agreement=learned("agreement", model_key, fallback=False),

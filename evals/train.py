@@ -14,7 +14,8 @@ models nobody trained for:
 - match: does the question's vector agree with its closest units' vectors in the dimensions
   where agreement marked answerable questions (`decide.match_vector`);
 - decision: answer or refuse, over general evidence features plus the out-of-fold intent
-  and match;
+  and match: boosted trees in which each feature may push only the way
+  `decide.DECISION_DIRECTIONS` gives it;
   its threshold is the highest that keeps out-of-fold false refusals under the ceiling;
 - seeks: does the question, by its embedding alone, seek support at all (any instrument
   labelled), on the questions whose instrument labels count;
@@ -36,7 +37,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import numpy as np  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GroupKFold  # noqa: E402
 
 from assistant.answering.decide import (  # noqa: E402
+    DECISION_DIRECTIONS,
     DECISION_FEATURES,
     features,
     match_vector,
@@ -57,7 +60,14 @@ from assistant.answering.decide import (  # noqa: E402
 from assistant.answering.select import UNIT_FEATURES, agreement_vectors  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.instruments import QUESTION_INSTRUMENT_FEATURES  # noqa: E402
-from assistant.learned import LEXICAL, LogisticModel, model_family, write_models  # noqa: E402
+from assistant.learned import (  # noqa: E402
+    LEXICAL,
+    LogisticModel,
+    Scorer,
+    TreeModel,
+    model_family,
+    write_models,
+)
 from assistant.schemas import AskRequest, Turn  # noqa: E402
 from evals.datasets import read_jsonl  # noqa: E402
 from evals.documents import Layout, stage_tune_corpus  # noqa: E402
@@ -151,9 +161,35 @@ def fit_matrix(x: np.ndarray, labels: Sequence[int] | np.ndarray, names: Sequenc
                          threshold, info or {})
 
 
+# Boosted trees for the decision: shallow, shrunk and with leaves of at least 20 questions, so
+# that a few hundred unanswerable questions do not teach single cases.
+TREE_OPTIONS = {"max_depth": 3, "learning_rate": 0.05, "max_iter": 300,
+                "l2_regularization": 1.0, "min_samples_leaf": 20}
+
+
+def fit_trees(rows: Sequence[dict[str, float]], labels: Sequence[int] | np.ndarray,
+              names: Sequence[str], directions: Mapping[str, int], threshold: float = 0.5,
+              info: dict[str, Any] | None = None) -> TreeModel:
+    """Boosted trees in which a feature marked +1 (-1) can only raise (lower) the
+    probability, stored as node tables."""
+    x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype=np.float64)
+    model = HistGradientBoostingClassifier(
+        monotonic_cst=[directions.get(n, 0) for n in names], random_state=0,
+        **TREE_OPTIONS).fit(x, np.asarray(labels))
+    trees = tuple(
+        np.column_stack([tree.nodes["feature_idx"], tree.nodes["num_threshold"],
+                         tree.nodes["left"], tree.nodes["right"], tree.nodes["value"],
+                         tree.nodes["is_leaf"]]).astype(np.float64)
+        for (tree,) in model._predictors)
+    return TreeModel(tuple(names), float(np.ravel(model._baseline_prediction)[0]), trees,
+                     threshold, info or {})
+
+
 def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[int], groups: Sequence[int],
-                names: Sequence[str], c: float = 1.0) -> np.ndarray:
-    """Each row's probability from a model that never saw its question."""
+                names: Sequence[str], c: float = 1.0,
+                directions: Mapping[str, int] | None = None) -> np.ndarray:
+    """Each row's probability from a model that never saw its question (boosted trees with
+    `directions`)."""
     labels_array = np.asarray(labels)
     predictions = np.zeros(len(rows))
     splitter = GroupKFold(n_splits=min(FOLDS, len(set(groups))))
@@ -161,7 +197,9 @@ def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[int], groups:
         if len(set(labels_array[train])) < 2:
             predictions[test] = labels_array[train].mean()
             continue
-        model = fit([rows[i] for i in train], labels_array[train], names, c)
+        train_rows = [rows[i] for i in train]
+        model: Scorer = (fit(train_rows, labels_array[train], names, c) if directions is None
+                         else fit_trees(train_rows, labels_array[train], names, directions))
         predictions[test] = model.probabilities(model.matrix([rows[i] for i in test]))
     return predictions
 
@@ -281,7 +319,7 @@ def embedding_model(vectors: np.ndarray, labels: np.ndarray, groups: Sequence[in
 
 
 def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups: Sequence[int],
-                   candidates: Sequence[Sequence[str]]) -> LogisticModel:
+                   candidates: Sequence[Sequence[str]]) -> TreeModel:
     """The decision over the feature set (of `candidates`, the first the fullest) whose
     out-of-fold probabilities rank answerable above unanswerable questions best (AUC). The
     share refused at the ceiling is reported per set but not used to choose: it hangs on the
@@ -290,7 +328,8 @@ def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups:
     best: tuple[float, float, Sequence[str], np.ndarray, float] | None = None
     tried, ranked = {}, {}
     for names in candidates:
-        oof = out_of_fold(rows, list(answerable), groups, names)
+        oof = out_of_fold(rows, list(answerable), groups, names,
+                          directions=DECISION_DIRECTIONS)
         threshold = choose_threshold(oof, answerable)
         refusal = float((oof < threshold)[answerable == 0].mean())
         auc = float(roc_auc_score(answerable, oof))
@@ -302,7 +341,8 @@ def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups:
     assert best is not None
     auc, _, names, oof, threshold = best
     refused = oof < threshold
-    return fit(rows, list(answerable), names, threshold=threshold, info={
+    return fit_trees(rows, list(answerable), names, DECISION_DIRECTIONS, threshold=threshold,
+                     info={
         "questions": len(rows), "unanswerable": int((answerable == 0).sum()),
         "oof_auc": round(auc, 4),
         "oof_refusal_rate": round(float(refused[answerable == 0].mean()), 4),
@@ -314,18 +354,20 @@ def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups:
 
 
 def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = "question"
-          ) -> dict[str, LogisticModel]:
+          ) -> dict[str, Scorer]:
     keep = (lambda names: list(names)) if dense else (
         lambda names: [n for n in names if n not in DENSE])
     groups = [i for i, s in enumerate(samples) for _ in s.unit_rows]
     unit_rows = [r for s in samples for r in s.unit_rows]
     unit_labels = [y for s in samples for y in s.unit_labels]
     unit_names = keep(UNIT_FEATURES)
-    models: dict[str, LogisticModel] = {}
+    models: dict[str, Scorer] = {}
+    agreement: LogisticModel | None = None
     if dense:
-        models["agreement"], agreement_oof = embedding_model(
+        agreement, agreement_oof = embedding_model(
             np.concatenate([s.agreement for s in samples]), np.asarray(unit_labels), groups,
             AGREEMENT_C)
+        models["agreement"] = agreement
         for row, value in zip(unit_rows, agreement_oof, strict=True):
             row["agreement"] = float(value)
     unit_oof = out_of_fold(unit_rows, unit_labels, groups, unit_names)
@@ -335,7 +377,7 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
     })
     answerable = np.array([int(s.item["answerable"]) for s in samples])
     models["units"] = units
-    decision_rows = reselect(settings, samples, units, models.get("agreement"))
+    decision_rows = reselect(settings, samples, units, agreement)
     by_document = document_groups(samples) if cv == "document" else list(range(len(samples)))
     decision_names = keep(DECISION_FEATURES)
     candidates = [decision_names]

@@ -13,12 +13,14 @@ from evals.documents import Layout
 from evals.train import (
     EMBEDDING_C,
     FALSE_REFUSAL_TARGET,
+    TREE_OPTIONS,
     Sample,
     choose_threshold,
     decision_model,
     document_groups,
     embedding_model,
     false_refusal_ceiling,
+    fit_trees,
     training_questions,
     tune_questions,
 )
@@ -73,7 +75,7 @@ def test_the_false_refusal_margin_shrinks_as_the_tune_set_grows() -> None:
 
 def test_decision_keeps_a_feature_only_when_it_ranks_better_out_of_fold() -> None:
     rng = np.random.default_rng(7)
-    answerable = np.array([1, 0] * 60)
+    answerable = np.array([1, 0] * 200)
     rows = [{"evidence": float(y) + rng.normal(0, 0.6), "noise": rng.normal()}
             for y in answerable]
     groups = list(range(len(rows)))
@@ -96,3 +98,29 @@ def test_instrument_labels_count_only_where_written_against_the_catalogue(
     assert labelled["p1"] is False and labelled["c1"] is True
     tune_ids = {item["id"] for item in tune_questions()}
     assert tune_ids and all(labelled[i] for i in tune_ids)
+
+
+def test_decision_trees_keep_each_feature_to_its_direction_and_serve_as_fitted() -> None:
+    """Two correlated features, the weaker pulling the other way in the data: the trees may
+    not follow it, and the stored node tables give sklearn's own probabilities."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from assistant.learned import TreeModel
+
+    rng = np.random.default_rng(7)
+    strong = rng.normal(0.0, 1.0, 600)
+    weak = strong + rng.normal(0.0, 0.3, 600)
+    labels = (strong - 0.6 * weak + rng.normal(0.0, 0.5, 600) > 0).astype(int)
+    rows = [{"strong": a, "weak": b} for a, b in zip(strong, weak, strict=True)]
+    model = fit_trees(rows, labels, ["strong", "weak"], {"strong": 1, "weak": 1})
+    restored = TreeModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    grid = np.array([[a, b] for a in np.linspace(-2, 2, 9) for b in np.linspace(-2, 2, 9)])
+    p = restored.probabilities(grid).reshape(9, 9)
+    assert np.all(np.diff(p, axis=1) >= -1e-9)  # more of `weak` never lowers it
+    assert np.all(np.diff(p, axis=0) >= -1e-9)
+    reference = HistGradientBoostingClassifier(monotonic_cst=[1, 1], random_state=0,
+                                               **TREE_OPTIONS).fit(np.column_stack([strong, weak]),
+                                                                   labels)
+    assert np.allclose(p.ravel(), reference.predict_proba(grid)[:, 1], atol=1e-6)
+    one_by_one = [restored.probability({"strong": a, "weak": b}) for a, b in grid]
+    assert np.allclose(one_by_one, p.ravel(), atol=1e-12)

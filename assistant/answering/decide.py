@@ -24,7 +24,7 @@ from assistant.answering.question import covered_weight
 from assistant.answering.select import Evidence, agreement_vectors, context_terms, unit_terms
 from assistant.language.numbers import has_detail
 from assistant.language.tokens import word_zipf
-from assistant.learned import LogisticModel, vector_probabilities
+from assistant.learned import LogisticModel, Scorer, vector_probabilities
 from assistant.store import IndexHandle
 
 DECISION_FEATURES = (
@@ -33,6 +33,16 @@ DECISION_FEATURES = (
     "detail_missing", "intent", "match", "length", "question_mark", "best_unit_cover",
     "rarest_uncovered",
 )
+# What more of a feature can only ever say about answering (+1: more reason to answer, -1:
+# less; 0: either). Training keeps each weight on its side: unconstrained, the correlated
+# features of long questions with context taught signs that turned around on short ones (an
+# unknown rare word made answering more likely).
+DECISION_DIRECTIONS = {
+    "passage_dense": 1, "unit_dense": 1, "best_relevance": 1, "top3_relevance": 1,
+    "chosen_cover": 1, "passage_cover": 1, "best_unit_cover": 1, "intent": 1, "match": 1,
+    "unknown_rare": -1, "unknown_common": -1, "unknown_names": -1, "detail_missing": -1,
+    "rarest_uncovered": -1, "asked_detail": 0, "length": 0, "question_mark": 0,
+}
 DEFAULT_DECISION_MODEL = LogisticModel.manual(
     {"passage_dense": 3.0, "best_relevance": 2.0, "chosen_cover": 3.0, "passage_cover": 1.0,
      "unknown_rare": -3.0, "unknown_names": -2.0, "detail_missing": -1.5},
@@ -177,7 +187,7 @@ def intent_score(model: LogisticModel | None, vector: np.ndarray) -> float:
 
 
 def decide(
-    handle: IndexHandle, evidence: Evidence, model: LogisticModel, intent: LogisticModel | None,
+    handle: IndexHandle, evidence: Evidence, model: Scorer, intent: LogisticModel | None,
     match: LogisticModel | None = None,
 ) -> Decision:
     if not evidence.chosen:
