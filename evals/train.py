@@ -15,7 +15,7 @@ models nobody trained for:
   where agreement marked answerable questions (`decide.match_vector`);
 - decision: answer or refuse, over general evidence features plus the out-of-fold intent
   and match: boosted trees in which each feature may push only the way
-  `decide.DECISION_DIRECTIONS` gives it;
+  `decide.DECISION_DIRECTIONS` gives it (the lexical fallback: a logistic regression);
   its threshold is the highest that keeps out-of-fold false refusals under the ceiling;
 - seeks: does the question, by its embedding alone, seek support at all (any instrument
   labelled), on the questions whose instrument labels count;
@@ -319,17 +319,20 @@ def embedding_model(vectors: np.ndarray, labels: np.ndarray, groups: Sequence[in
 
 
 def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups: Sequence[int],
-                   candidates: Sequence[Sequence[str]]) -> TreeModel:
+                   candidates: Sequence[Sequence[str]], trees: bool = True) -> Scorer:
     """The decision over the feature set (of `candidates`, the first the fullest) whose
     out-of-fold probabilities rank answerable above unanswerable questions best (AUC). The
     share refused at the ceiling is reported per set but not used to choose: it hangs on the
     few answerable questions around one quantile, and between data sets of this size it
-    swapped the chosen set on differences of one standard error."""
+    swapped the chosen set on differences of one standard error.
+    `trees`: boosted trees with directions, else a logistic regression. The lexical fallback
+    keeps the regression: on words alone the trees' threshold sits so low (0.21) that a task
+    like "Schrijf een gedicht over de zomer." passes it, though more are refused overall."""
+    directions = DECISION_DIRECTIONS if trees else None
     best: tuple[float, float, Sequence[str], np.ndarray, float] | None = None
     tried, ranked = {}, {}
     for names in candidates:
-        oof = out_of_fold(rows, list(answerable), groups, names,
-                          directions=DECISION_DIRECTIONS)
+        oof = out_of_fold(rows, list(answerable), groups, names, directions=directions)
         threshold = choose_threshold(oof, answerable)
         refusal = float((oof < threshold)[answerable == 0].mean())
         auc = float(roc_auc_score(answerable, oof))
@@ -341,8 +344,7 @@ def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups:
     assert best is not None
     auc, _, names, oof, threshold = best
     refused = oof < threshold
-    return fit_trees(rows, list(answerable), names, DECISION_DIRECTIONS, threshold=threshold,
-                     info={
+    info = {
         "questions": len(rows), "unanswerable": int((answerable == 0).sum()),
         "oof_auc": round(auc, 4),
         "oof_refusal_rate": round(float(refused[answerable == 0].mean()), 4),
@@ -350,7 +352,10 @@ def decision_model(rows: list[dict[str, float]], answerable: np.ndarray, groups:
         "false_refusal_ceiling": round(false_refusal_ceiling(int(answerable.sum())), 4),
         "oof_refusal_by_features": tried,
         "oof_auc_by_features": ranked,
-    })
+    }
+    if trees:
+        return fit_trees(rows, list(answerable), names, DECISION_DIRECTIONS, threshold, info)
+    return fit(rows, list(answerable), names, threshold=threshold, info=info)
 
 
 def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = "question"
@@ -389,7 +394,8 @@ def train(settings: Settings, samples: Sequence[Sample], dense: bool, cv: str = 
                 row[name] = float(value)
         candidates += [[n for n in decision_names if n != "match"],
                        [n for n in decision_names if n not in ("intent", "match")]]
-    models["decision"] = decision_model(decision_rows, answerable, by_document, candidates)
+    models["decision"] = decision_model(decision_rows, answerable, by_document, candidates,
+                                        trees=dense)
     answered = [s for s in samples if s.item["answerable"] and s.labels_instruments]
     instrument_rows = [dict(r) for s in answered for r in s.instrument_rows]
     instrument_labels = [y for s in answered for y in s.instrument_labels]
