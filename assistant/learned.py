@@ -22,6 +22,12 @@ MODELS_FILE = Path(__file__).resolve().parent / "learned_models.json"
 LEXICAL = "lexical"
 
 
+def feature_matrix(features: Sequence[str], rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """One row per mapping, one column per named feature (0 where a row lacks it)."""
+    return np.array([[float(row.get(f, 0.0)) for f in features] for row in rows],
+                    dtype=np.float64).reshape(len(rows), len(features))
+
+
 @dataclass(frozen=True)
 class LogisticModel:
     features: tuple[str, ...]
@@ -33,8 +39,7 @@ class LogisticModel:
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        return np.array([[float(row.get(f, 0.0)) for f in self.features] for row in rows],
-                        dtype=np.float64).reshape(len(rows), len(self.features))
+        return feature_matrix(self.features, rows)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = ((x - self.mean) / self.scale) @ self.weights + self.bias
@@ -93,8 +98,7 @@ class TreeModel:
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        return np.array([[float(row.get(f, 0.0)) for f in self.features] for row in rows],
-                        dtype=np.float64).reshape(len(rows), len(self.features))
+        return feature_matrix(self.features, rows)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x)
