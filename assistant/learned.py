@@ -88,8 +88,8 @@ FEATURE, SPLIT, LEFT, RIGHT, VALUE, LEAF = range(6)
 class TreeModel:
     """Boosted decision trees over named features (fitted as sklearn's
     HistGradientBoostingClassifier, each feature allowed to push one way only), kept as node
-    tables: a model that can say "no coverage at all outweighs a strong intent", which one
-    weighted sum cannot."""
+    tables: a model that can say "no coverage at all outweighs a strong intent", beyond what
+    one weighted sum can say."""
 
     features: tuple[str, ...]
     baseline: float

@@ -124,3 +124,10 @@ def test_decision_trees_keep_each_feature_to_its_direction_and_serve_as_fitted()
     assert np.allclose(p.ravel(), reference.predict_proba(grid)[:, 1], atol=1e-6)
     one_by_one = [restored.probability({"strong": a, "weak": b}) for a, b in grid]
     assert np.allclose(one_by_one, p.ravel(), atol=1e-12)
+
+
+def test_every_decision_feature_has_a_direction() -> None:
+    from assistant.answering.decide import DECISION_DIRECTIONS, DECISION_FEATURES
+
+    assert set(DECISION_DIRECTIONS) == set(DECISION_FEATURES)
+    assert set(DECISION_DIRECTIONS.values()) <= {-1, 0, 1}

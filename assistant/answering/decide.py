@@ -37,12 +37,12 @@ DECISION_FEATURES = (
 # less; 0: either). Training keeps each weight on its side: unconstrained, the correlated
 # features of long questions with context taught signs that turned around on short ones (an
 # unknown rare word made answering more likely).
-DECISION_DIRECTIONS = {
-    "passage_dense": 1, "unit_dense": 1, "best_relevance": 1, "top3_relevance": 1,
-    "chosen_cover": 1, "passage_cover": 1, "best_unit_cover": 1, "intent": 1, "match": 1,
-    "unknown_rare": -1, "unknown_common": -1, "unknown_names": -1, "detail_missing": -1,
-    "rarest_uncovered": -1, "asked_detail": 0, "length": 0, "question_mark": 0,
-}
+DECISION_DIRECTIONS = dict(
+    passage_dense=1, unit_dense=1, best_relevance=1, top3_relevance=1, chosen_cover=1,
+    passage_cover=1, best_unit_cover=1, intent=1, match=1,
+    unknown_rare=-1, unknown_common=-1, unknown_names=-1, detail_missing=-1,
+    rarest_uncovered=-1, asked_detail=0, length=0, question_mark=0,
+)
 DEFAULT_DECISION_MODEL = LogisticModel.manual(
     {"passage_dense": 3.0, "best_relevance": 2.0, "chosen_cover": 3.0, "passage_cover": 1.0,
      "unknown_rare": -3.0, "unknown_names": -2.0, "detail_missing": -1.5},

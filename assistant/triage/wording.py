@@ -1,11 +1,10 @@
-"""Themes and fase from a report's wording: a second opinion beside its meaning.
+"""Themes and fase by the wording of a melding: a second opinion beside its meaning.
 
 Hashed character n-grams (3–5 letters within words, so Dutch compounds and inflections share
 features) weighted by tf-idf, and one logistic regression per label, fitted on the tune
-reports by `python -m evals.train_triage`. Hashing keeps no vocabulary: the file holds
-numbers, not the reports' words. Its probabilities are averaged with those of the embedding
-models: writers left out one at a time, the mean scored theme F1 0.84 where either alone
-scored 0.81–0.82.
+meldingen by evals.train_triage. Hashing keeps no vocabulary: the file holds weights only,
+no words. Its probabilities are averaged with those of the embedding models: writers left
+out one at a time, the mean scored theme F1 0.84 where either alone scored 0.81–0.82.
 """
 
 from __future__ import annotations
@@ -86,7 +85,7 @@ _lock = threading.Lock()
 
 
 def wording_model(path: Path = WORDING_FILE) -> WordingModel | None:
-    """The trained model, read once; None before `python -m evals.train_triage` wrote one."""
+    """The trained model, read once; None until evals.train_triage has written one."""
     with _lock:
         if path not in _cache:
             _cache[path] = (WordingModel.from_dict(json.loads(path.read_text("utf-8")))
