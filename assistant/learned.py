@@ -1,4 +1,4 @@
-"""Small calibrated models learned from the tune set (`python -m evals.train`), and their file.
+"""Small calibrated models learned from the tune set (evals.train), and their file.
 
 Each is a logistic regression over named, standardised features. They are fitted per
 embedding model, because dense similarities of different models are not comparable; the
@@ -74,7 +74,7 @@ class LogisticModel:
     @classmethod
     def manual(cls, weights: Mapping[str, float], bias: float, threshold: float = 0.5,
                note: str = "") -> LogisticModel:
-        """A model with weights set by hand: the starting point before anything is trained."""
+        """A model with weights set by hand: the starting point until something is trained."""
         names = tuple(weights)
         return cls(names, np.array([weights[n] for n in names], dtype=np.float64), bias,
                    np.zeros(len(names)), np.ones(len(names)), threshold, {"source": note})
@@ -195,7 +195,7 @@ def learned_scorer(name: str, model_key: str, path: Path = MODELS_FILE) -> Score
 
 
 def model_family(model_key: str) -> str:
-    """The model key without its runtime: the ONNX runtimes of a model give (nearly) its
+    """The model key minus its runtime: the ONNX runtimes of a model give (nearly) its
     PyTorch vectors, so the models trained for one apply to all."""
     return ":".join(model_key.split(":")[:2])
 

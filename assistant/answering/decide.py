@@ -203,7 +203,7 @@ def decide(
 
 
 def _reason(handle: IndexHandle, evidence: Evidence, values: dict[str, float]) -> tuple[str, str]:
-    """The most telling reason for a refusal, in terms a reader can check."""
+    """The clearest reason for a refusal, in terms a reader can check."""
     names = unknown_names(handle, evidence.question.text)
     if names:
         return "onbekende-naam", ", ".join(names)

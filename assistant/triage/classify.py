@@ -1,9 +1,10 @@
 """Themes and fase of a report by meaning.
 
-Per label a calibrated logistic regression (`python -m evals.train_triage`, tune reports only)
+Per label a calibrated logistic regression (evals.train_triage, tune reports only)
 over the report's embedding, its similarity to the label's description and cited guidance,
-and the share of the description's words it uses. Without a model trained for the embedding
-model, the lexical fallback uses the word overlap only.
+and the share of the description's words it uses; the desk averages these with the wording
+model (`wording.py`). Where no model was trained for the embedding model, the lexical fallback uses
+the word overlap only.
 """
 
 from __future__ import annotations
