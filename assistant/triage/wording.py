@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,17 @@ class WordingModel:
         return weighted.multiply(1.0 / norms[:, None]).tocsr()
 
     def probabilities(self, text: str) -> dict[str, float]:
-        x = self.features([text])
-        out = {}
-        for label, weights in self.weights.items():
-            z = float((x @ weights)[0]) + self.biases[label]
-            out[label] = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
-        return out
+        labels, weights, biases = self._stacked
+        z = np.ravel(self.features([text]) @ weights) + biases
+        return dict(zip(labels, (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).tolist(),
+                        strict=True))
+
+    @cached_property
+    def _stacked(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every label's weights as one matrix: one product per text instead of one per label."""
+        labels = list(self.weights)
+        return (labels, np.column_stack([self.weights[label] for label in labels]),
+                np.array([self.biases[label] for label in labels]))
 
     def to_dict(self) -> dict[str, Any]:
         return {"buckets": BUCKETS, "ngrams": list(NGRAMS), "idf": _pack(self.idf),
