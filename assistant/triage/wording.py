@@ -66,7 +66,7 @@ class WordingModel:
 
     @cached_property
     def _stacked(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Every label's weights as one matrix: one product per text instead of one per label."""
+        """Every label's weights as one matrix, so each text costs one product."""
         labels = list(self.weights)
         return (labels, np.column_stack([self.weights[label] for label in labels]),
                 np.array([self.biases[label] for label in labels]))
