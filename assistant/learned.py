@@ -101,23 +101,14 @@ class TreeModel:
         return feature_matrix(self.features, rows)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        x = np.atleast_2d(x)
-        rows = np.arange(len(x))
-        total = np.full(len(x), self.baseline)
-        for nodes in self.trees:
-            at = np.zeros(len(x), dtype=int)
-            while not np.all(nodes[at, LEAF]):
-                inner = nodes[at, LEAF] == 0
-                left = x[rows, nodes[at, FEATURE].astype(int)] <= nodes[at, SPLIT]
-                nxt = np.where(left, nodes[at, LEFT], nodes[at, RIGHT]).astype(int)
-                at = np.where(inner, nxt, at)
-            total += nodes[at, VALUE]
-        return 1.0 / (1.0 + np.exp(-np.clip(total, -30, 30)))
+        return np.array([self._walk(row) for row in np.atleast_2d(x).tolist()])
 
     def probability(self, row: Mapping[str, float]) -> float:
-        """One row, walked node by node (a fraction of a millisecond where the array walk
-        above costs milliseconds in per-call overhead)."""
-        x = [float(row.get(f, 0.0)) for f in self.features]
+        return self._walk([float(row.get(f, 0.0)) for f in self.features])
+
+    def _walk(self, x: Sequence[float]) -> float:
+        """One row through every tree, node by node (plain Python: a fraction of a
+        millisecond, where numpy's per-call overhead cost milliseconds)."""
         total = self.baseline
         for nodes in self._node_lists:
             at = 0
@@ -161,11 +152,25 @@ _cache: dict[Path, dict[str, Any]] = {}
 _lock = threading.Lock()
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A model file, read once per process ({} when there is none)."""
     with _lock:
         if path not in _cache:
             _cache[path] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
         return _cache[path]
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write a model file; the next read sees it."""
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    with _lock:
+        _cache.pop(path, None)
+
+
+def _entries(name: str, keys: Sequence[str], path: Path) -> list[dict[str, Any]]:
+    """The stored entries of model `name` under `keys`, in that order."""
+    data = read_json(path)
+    return [entry for key in keys if (entry := data.get(key, {}).get(name))]
 
 
 def learned(
@@ -173,25 +178,20 @@ def learned(
 ) -> LogisticModel | None:
     """The model `name` trained for this embedding model, else (with `fallback`) the lexical
     one, else None."""
-    data = _read(path)
     same_model = model_family(model_key)
     keys = (model_key, same_model, LEXICAL) if fallback else (model_key, same_model)
-    for key in keys:
-        entry = data.get(key, {}).get(name)
-        if entry and entry.get("kind") != "trees":
-            return LogisticModel.from_dict(entry)
-    return None
+    regressions = [e for e in _entries(name, keys, path) if e.get("kind") != "trees"]
+    return LogisticModel.from_dict(regressions[0]) if regressions else None
 
 
 def learned_scorer(name: str, model_key: str, path: Path = MODELS_FILE) -> Scorer | None:
     """Like `learned`, for a model that may be stored as trees."""
-    data = _read(path)
-    for key in (model_key, model_family(model_key), LEXICAL):
-        entry = data.get(key, {}).get(name)
-        if entry:
-            return (TreeModel.from_dict(entry) if entry.get("kind") == "trees"
-                    else LogisticModel.from_dict(entry))
-    return None
+    found = _entries(name, (model_key, model_family(model_key), LEXICAL), path)
+    if not found:
+        return None
+    entry = found[0]
+    return (TreeModel.from_dict(entry) if entry.get("kind") == "trees"
+            else LogisticModel.from_dict(entry))
 
 
 def model_family(model_key: str) -> str:
@@ -203,9 +203,7 @@ def model_family(model_key: str) -> str:
 def write_models(entries: Mapping[str, Mapping[str, Scorer]], path: Path = MODELS_FILE,
                  replace: bool = False) -> None:
     """Store models per key; other models stay unless `replace`."""
-    data = {} if replace else dict(_read(path))
+    data = {} if replace else dict(read_json(path))
     for key, models in entries.items():
         data[key] = {**data.get(key, {}), **{name: m.to_dict() for name, m in models.items()}}
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    with _lock:
-        _cache.pop(path, None)
+    write_json(path, data)

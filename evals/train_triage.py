@@ -155,23 +155,23 @@ def label_targets(engine: TriageEngine, reports: Sequence[dict[str, Any]]
 
 
 def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[Analysis],
-          dense: bool, wording: dict[str, np.ndarray]) -> dict[str, LogisticModel]:
-    """`wording`: the wording model's out-of-fold probabilities per label."""
+          dense: bool, targets: dict[str, np.ndarray], wording: dict[str, np.ndarray]
+          ) -> dict[str, LogisticModel]:
+    """`targets`: `label_targets`; `wording`: the wording model's out-of-fold probabilities
+    per label."""
     dimension = len(analyses[0].vector)
     embedding = [f"{EMBEDDING_PREFIX}{i}" for i in range(dimension)] if dense else []
     label_names = [*embedding, *(n for n in LABEL_FEATURES if dense or n not in DENSE)]
     grid = C_EMBEDDING if dense else C_LEXICAL
     models: dict[str, LogisticModel] = {}
     for theme in (t.spec.id for t in engine.taxonomy.themes):
-        labels = np.array([int(theme in r["themes"]) for r in reports])
-        rows = [a.theme_rows[theme] for a in analyses]
-        models[f"theme:{theme}"] = label_model(rows, labels, label_names, grid,
-                                               wording=wording.get(f"theme:{theme}"))
+        name = f"theme:{theme}"
+        models[name] = label_model([a.theme_rows[theme] for a in analyses], targets[name],
+                                   label_names, grid, wording=wording.get(name))
     for fase in (f.id for f in engine.taxonomy.fases):
-        labels = np.array([int(r["fase"] == fase) for r in reports])
-        rows = [a.fase_rows[fase] for a in analyses]
-        models[f"fase:{fase}"] = label_model(rows, labels, label_names, grid,
-                                             wording=wording.get(f"fase:{fase}"))
+        name = f"fase:{fase}"
+        models[name] = label_model([a.fase_rows[fase] for a in analyses], targets[name],
+                                   label_names, grid, wording=wording.get(name))
     _, _, signals, _ = engine.profiles()
     urgency_rows = [urgency_features(a.vector, a.sentence_vectors, signals, a.redacted)[0]
                     for a in analyses]
@@ -218,10 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         reports.append(report)
     family = model_family(engine.embedder.model_key)
-    wording_model, wording = fit_wording([a.redacted for a in analyses],
-                                         label_targets(engine, reports))
-    entries = {family: train(engine, reports, analyses, dense=True, wording=wording),
-               LEXICAL: train(engine, reports, analyses, dense=False, wording=wording)}
+    targets = label_targets(engine, reports)
+    wording_model, wording = fit_wording([a.redacted for a in analyses], targets)
+    entries = {family: train(engine, reports, analyses, True, targets, wording),
+               LEXICAL: train(engine, reports, analyses, False, targets, wording)}
     write_models(entries)
     write_wording_model(wording_model)
     for key, models in entries.items():

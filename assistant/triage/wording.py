@@ -10,8 +10,6 @@ out one at a time, the mean scored theme F1 0.84 where either alone scored 0.81â
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
+
+from assistant.learned import read_json, write_json
 
 WORDING_FILE = Path(__file__).resolve().parent / "wording_models.json"
 BUCKETS = 2**14
@@ -86,23 +86,13 @@ class WordingModel:
                    {label: float(entry["bias"]) for label, entry in labels.items()})
 
 
-_cache: dict[Path, WordingModel | None] = {}
-_lock = threading.Lock()
-
-
 def wording_model(path: Path = WORDING_FILE) -> WordingModel | None:
-    """The trained model, read once; None until evals.train_triage has written one."""
-    with _lock:
-        if path not in _cache:
-            _cache[path] = (WordingModel.from_dict(json.loads(path.read_text("utf-8")))
-                            if path.is_file() else None)
-        return _cache[path]
+    """The trained model; None until evals.train_triage has written one."""
+    return WordingModel.from_dict(read_json(path))
 
 
 def write_wording_model(model: WordingModel, path: Path = WORDING_FILE) -> None:
-    path.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
-    with _lock:
-        _cache.pop(path, None)
+    write_json(path, model.to_dict())
 
 
 def blend(meaning: Mapping[str, float], wording: Mapping[str, float], prefix: str
