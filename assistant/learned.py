@@ -107,7 +107,7 @@ class TreeModel:
         return self._walk([float(row.get(f, 0.0)) for f in self.features])
 
     def _walk(self, x: Sequence[float]) -> float:
-        """One row through every tree, node by node (plain Python: a fraction of a
+        """One row through every tree, node by node (plain loops: a fraction of a
         millisecond, where numpy's per-call overhead cost milliseconds)."""
         total = self.baseline
         for nodes in self._node_lists:
@@ -153,7 +153,7 @@ _lock = threading.Lock()
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A model file, read once per process ({} when there is none)."""
+    """A model file, read once ({} when there is none)."""
     with _lock:
         if path not in _cache:
             _cache[path] = json.loads(path.read_text("utf-8")) if path.is_file() else {}
