@@ -73,6 +73,7 @@ RETRIEVAL_DEPTH = 8
 DETAIL_LABELS = {
     "bedrag": "bedragen", "percentage": "rentes of percentages", "termijn": "data of termijnen",
     "aantal": "aantallen", "leeftijd": "leeftijdsgrenzen",
+    "getal": "cijfers",
 }
 
 

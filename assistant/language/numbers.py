@@ -68,6 +68,8 @@ ASKS = {
         r"|in welk jaar|welk jaar|welke termijn|looptijd|termijn)\b"
     ),
     "aantal": re.compile(r"\b(hoeveel|aantal|maxim\w*|minim\w*)\b"),
+    # "hoe" before an adjective of degree asks for a magnitude of whatever kind
+    "getal": re.compile(r"\bhoe (hoog|groot|zwaar|breed|ver)\b"),
 }
 # What a question asks for by the noun it asks about ("Wat is het maximumbedrag?", "Welke
 # huurprijs geldt?", "Vanaf welke leeftijd?"): the noun after "wat is", "welk(e)" or "hoe hoog
@@ -98,6 +100,7 @@ PRESENT = {
     "termijn": (DURATION, YEAR, DATE),
     "aantal": (COUNT,),
     "leeftijd": (AGE_IN_YEARS, AGE_GROUP),
+    "getal": (COUNT,),
 }
 
 
@@ -150,7 +153,7 @@ def _noun_asks(word: str) -> set[str]:
 
 def asked_details(question: str) -> set[str]:
     """The kinds of detail a question asks for ('bedrag', 'percentage', 'termijn', 'aantal',
-    'leeftijd')."""
+    'leeftijd', or 'getal': any figure)."""
     folded = fold(question)
     asked = {kind for kind, pattern in ASKS.items() if pattern.search(folded)}
     asked |= {kind for kind, pattern in ASKS_BY_FRAME.items() if pattern.search(folded)}
@@ -161,7 +164,9 @@ def asked_details(question: str) -> set[str]:
                                               and word.endswith("kosten")):
                 asked |= _noun_asks(word)
     if asked & {"bedrag", "percentage", "termijn", "leeftijd"}:
-        asked.discard("aantal")  # "hoeveel euro" asks for an amount, not a count
+        asked -= {"aantal", "getal"}  # "hoeveel euro" asks for an amount, not a count
+    if "aantal" in asked:
+        asked.discard("getal")
     return asked
 
 
@@ -194,7 +199,7 @@ def has_detail(kind: str, text: str, counted: tuple[str, ...] = ()) -> bool:
     """Whether `text` holds a detail of `kind`; a count must stand within a few words of what
     is counted, when the request names that (any other number answers something else)."""
     folded = fold(text)
-    if kind == "aantal" and STRESSED_ONE.search(text):
+    if kind in ("aantal", "getal") and STRESSED_ONE.search(text):
         return True
     if kind == "aantal" and counted:
         words = list(WORD.finditer(folded))
