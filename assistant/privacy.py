@@ -30,7 +30,8 @@ EMAIL = "[E-MAIL]"
 IBAN = "[IBAN]"
 ADDRESS = "[ADRES]"
 NAME = "[NAAM]"
-PLACEHOLDERS = (BSN, PHONE, EMAIL, IBAN, ADDRESS, NAME)
+BIRTH_DATE = "[GEBOORTEDATUM]"
+PLACEHOLDERS = (BSN, PHONE, EMAIL, IBAN, ADDRESS, NAME, BIRTH_DATE)
 
 EMAIL_RE = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 
@@ -76,8 +77,12 @@ NOT_STREETS = frozenset({
 })
 
 _INITIAL = r"(?:[A-Z][a-z]{0,2}\.[ ]?)"
-_PARTICLE = r"(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|von)"
-_CAP = rf"(?:[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-(?:{_PARTICLE}[ ])?[A-ZÀ-Ý][a-zà-ÿ'’]+)*)"
+# Particles of Dutch, German, French, Romance and Arabic surnames ("van der", "dos", "el").
+_PARTICLE = (r"(?:van|de|der|den|het|ter|ten|te|in|op|'t|la|le|du|von|da|das|do|dos|di|del|"
+             r"della|el|al|bin|ibn)")
+# Letters of names: Latin-1 and Latin Extended-A (Turkish ı and ş, Polish ł and ż).
+_UPPER, _LOWER = "A-ZÀ-ÝĀ-ž", "a-zà-ÿĀ-ž"
+_CAP = rf"(?:[{_UPPER}][{_LOWER}'’]+(?:-(?:{_PARTICLE}[ ])?[{_UPPER}][{_LOWER}'’]+)*)"
 # Up to two capitalised words before the surname: a first name and a capitalised particle
 # ("Mohamed Ben Ali", "Maria Dos Santos").
 _FULL_NAME = rf"(?:{_INITIAL}*(?:{_CAP}[ ]){{0,2}}(?:{_PARTICLE}[ ]){{0,3}}{_CAP})"
@@ -133,7 +138,7 @@ NAMES_THAT_ARE_WORDS = frozenset({
     "Urban", "Wolf", "Zak", "Sydney", "Gene", "Guy", "Dawn", "August", "Allen", "Erin",
     "Forum", "Hema", "Lucky", "Veer",
 })
-_SIMPLE_NAME = re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]{2,}")
+_SIMPLE_NAME = re.compile(rf"[{_UPPER}][{_LOWER}]{{2,}}")
 
 
 def _faker_names(*attributes: str) -> Iterator[str]:
@@ -167,7 +172,7 @@ def known_surnames() -> frozenset[str]:
 # "Volgens Susan van Klaveren" is tried at "Susan" too.
 _NOT_A_SURNAME = "|".join(sorted(NOT_A_NAME))
 FIRST_AND_SURNAME_RE = re.compile(
-    rf"\b(?P<first>[A-ZÀ-Ý][a-zà-ÿ]+)(?=(?P<rest>[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}"
+    rf"\b(?P<first>[{_UPPER}][{_LOWER}]+)(?=(?P<rest>[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}"
     rf"(?:[ ](?:{_PARTICLE}[ ]){{0,3}}(?!(?:{_NOT_A_SURNAME})\b){_CAP})?))"
 )
 # A relative or a role in care and housing, then a capitalised name: "mijn moeder Truus",
@@ -176,7 +181,7 @@ RELATION_RE = re.compile(
     r"(?P<relation>\b(?i:familie|fam\.|cli[eë]nte?|bewoner|bewoonster|huurder|huurster|"
     r"buurman|buurvrouw|buren|collega|moeder|vader|zoon|dochter|broer|zus|zuster|echtgeno(?:ot|te)|"
     r"partner|weduwe|weduwnaar|oom|tante|opa|oma|schoonmoeder|schoonvader|mantelzorger)"
-    r",?[ ]+)"
+    r"[,:]?[ ]+)"
     rf"(?P<name>{_INITIAL}*(?!(?:Wlz|Wmo|Zvw|Wonen|Zorg)\b){_CAP}"
     rf"(?:[ ](?:{_PARTICLE}[ ]){{0,3}}{_CAP}){{0,2}})"
 )
@@ -191,6 +196,14 @@ AGED_NAME_RE = re.compile(
 INITIALS_NAME_RE = re.compile(
     rf"(?<![\w.])(?P<name>(?:[A-Z]\.[ ]?){{1,4}}(?P<particles>(?:{_PARTICLE}[ ]){{0,3}})"
     rf"(?P<surname>{_CAP}))"
+)
+# A date after "geboren", "geb." or "geboortedatum" is a date of birth; other dates (a
+# deadline, a moving day) stay.
+_MONTH = (r"(?i:jan(?:uari)?|feb(?:ruari)?|mrt|maart|apr(?:il)?|mei|jun[i]?|jul[i]?|"
+          r"aug(?:ustus)?|sep(?:t(?:ember)?)?|okt(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+BIRTH_DATE_RE = re.compile(
+    r"(?P<label>\b(?i:geboren(?:[ ]op)?|geb\.(?:[ ]?datum)?|geboortedatum|geb\.dat\.)[ ]?:?[ ]*)"
+    rf"(?P<date>\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}})\b|\d{{1,2}}[ ]{_MONTH}[ ]\d{{4}}\b)"
 )
 # "ik ben …", "mijn naam is …": two capitalised words, or one known first name and more.
 SELF_INTRODUCTION_RE = re.compile(
@@ -303,6 +316,7 @@ _STEPS: tuple[Callable[[str], str], ...] = (
     lambda t: IBAN_NL_RE.sub(IBAN, t),
     lambda t: IBAN_ANY_RE.sub(_replace_iban, t),
     lambda t: BSN_LABEL_RE.sub(_replace_bsn_label, t),
+    lambda t: BIRTH_DATE_RE.sub(lambda m: m.group("label") + BIRTH_DATE, t),
     lambda t: PHONE_INTERNATIONAL_RE.sub(PHONE, t),
     lambda t: PHONE_NATIONAL_RE.sub(_replace_national_phone, t),
     _redact_phonenumbers,
@@ -321,7 +335,8 @@ _STEPS: tuple[Callable[[str], str], ...] = (
 
 
 def redact(text: str) -> str:
-    """Replace personal data with placeholders such as [BSN], [TELEFOON] and [NAAM]."""
+    """Replace personal data with placeholders such as [BSN], [TELEFOON], [NAAM] and
+    [GEBOORTEDATUM]."""
     for step in _STEPS:
         text = step(text)
     return text

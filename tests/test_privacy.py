@@ -335,3 +335,30 @@ def test_an_honorific_takes_a_name_with_a_capitalised_particle_whole(text: str) 
     redacted = redact(text)
     assert "[NAAM]" in redacted
     assert not any(part in redacted for part in ("Ali", "Santos", "Haddouti", "Ben", "Dos"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Cliënt: Rachid el Amrani, geb. 22-07-1988.", "Cliënt: [NAAM], geb. [GEBOORTEDATUM]."),
+        ("mw. Jansen (geboren 3 februari 1941) woont alleen.",
+         "mw. [NAAM] (geboren [GEBOORTEDATUM]) woont alleen."),
+        ("Geboortedatum: 12-03-1938", "Geboortedatum: [GEBOORTEDATUM]"),
+        ("Melding van dhr. Mehmet Yıldız, begeleider.", "Melding van dhr. [NAAM], begeleider."),
+        ("Wij spraken Zeynep Kılıç gisteren.", "Wij spraken [NAAM] gisteren."),
+        ("Mevrouw Maria dos Santos belde.", "Mevrouw [NAAM] belde."),
+    ],
+)
+def test_dates_of_birth_particles_and_letters_beyond_latin_1(text: str, expected: str) -> None:
+    """A date after "geboren" or "geb." is personal; Arabic and Romance particles and Turkish
+    or Polish letters belong to the name (found by a tune report that leaked a name)."""
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["De woning is per 22-07-2026 beschikbaar.", "Het contract eindigt op 1 maart 2027.",
+     "Zij is geboren en getogen in Zwolle."],
+)
+def test_other_dates_stay(text: str) -> None:
+    assert redact(text) == text
