@@ -7,8 +7,8 @@ risk; one per support option over the instrument features and the report embeddi
 (out-of-fold on tune: support recall 0.90 -> 0.95 at precision 0.54 -> 0.71). Thresholds
 come from out-of-fold predictions: themes and support for the best F1 (support weighted
 towards recall), urgency for recall ≥ 0.9. Themes and fase also get a model of the report's
-wording (`assistant/triage/wording.py`); their thresholds are chosen on the mean of both
-models' out-of-fold probabilities, which is what the desk decides on.
+wording (`assistant/triage/wording.py`); their thresholds are chosen on both models'
+out-of-fold probabilities mixed as the desk mixes them (`wording.mix`).
 Without dense features the same models are fitted as the `lexical` fallback.
 """
 
@@ -40,8 +40,10 @@ from assistant.triage.report import NotAReport  # noqa: E402
 from assistant.triage.urgency import URGENCY_FEATURES  # noqa: E402
 from assistant.triage.urgency import features as urgency_features  # noqa: E402
 from assistant.triage.wording import (  # noqa: E402
+    WORDING_WEIGHT,
     WordingModel,
     hashed_counts,
+    mix,
     write_wording_model,
 )
 from evals.train import fit  # noqa: E402
@@ -109,16 +111,17 @@ def label_model(rows: list[dict[str, float]], labels: np.ndarray, names: Sequenc
                 grid: Sequence[float], beta: float = 1.0, wording: np.ndarray | None = None
                 ) -> LogisticModel:
     """The regularisation with the lowest out-of-fold log loss, and the threshold with the
-    best out-of-fold F-beta at that strength (on the mean with `wording`, the wording
+    best out-of-fold F-beta at that strength (mixed with `wording`, the wording
     model's out-of-fold probabilities, where given)."""
     oofs = {c: _oof(rows, labels, names, c) for c in grid}
     c = min(grid, key=lambda strength: log_loss(labels, oofs[strength], labels=[0, 1]))
-    decided = oofs[c] if wording is None else (oofs[c] + wording) / 2
+    decided = oofs[c] if wording is None else mix(oofs[c], wording)
     threshold, precision, recall = _threshold(decided, labels, beta)
     return fit(rows, labels, names, c, threshold, info={
         "reports": len(rows), "positives": int(labels.sum()), "c": c,
         "oof_precision": round(precision, 3), "oof_recall": round(recall, 3),
-        **({"threshold_on": "mean with the wording model"} if wording is not None else {})})
+        **({"threshold_on": f"mixed with the wording model ({WORDING_WEIGHT})"}
+           if wording is not None else {})})
 
 
 def _wording_fit(x: Any, labels: np.ndarray) -> LogisticRegression:

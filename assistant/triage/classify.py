@@ -2,7 +2,7 @@
 
 Per label a calibrated logistic regression (evals.train_triage, tune reports only)
 over the report's embedding, its similarity to the label's description and cited guidance,
-and the share of the description's words it uses; the desk averages these with the wording
+and the share of the description's words it uses; the desk mixes these with the wording
 model (`wording.py`). Where no model was trained for the embedding model, the lexical fallback uses
 the word overlap only.
 """
