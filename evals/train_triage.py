@@ -6,9 +6,9 @@ for urgency over the report embedding and its sentences' similarity to the kinds
 risk; one per support option over the instrument features and the report embedding
 (out-of-fold on tune: support recall 0.90 -> 0.95 at precision 0.54 -> 0.71). Thresholds
 come from out-of-fold predictions: themes and support for the best F1 (support weighted
-towards recall), urgency for recall ≥ 0.9. Themes and fase also get a model of the report's
-wording (`assistant/triage/wording.py`); their thresholds are chosen on both models'
-out-of-fold probabilities mixed as the desk mixes them (`wording.mix`).
+towards recall), urgency for recall ≥ 0.9 plus one standard error. Themes and fase also
+get a model of the report's wording (`assistant/triage/wording.py`); their thresholds are
+chosen on both models' out-of-fold probabilities mixed as the desk mixes them (`wording.mix`).
 Without dense features the same models are fitted as the `lexical` fallback.
 """
 
@@ -100,6 +100,17 @@ def _threshold(probabilities: np.ndarray, labels: np.ndarray, beta: float = 1.0
     return best[0], best[1], best[2]
 
 
+def urgent_recall_floor(urgent_reports: int) -> float:
+    """The recall target plus one standard error of an out-of-fold recall over this many
+    urgent reports: chosen on the same estimate it is judged by, a threshold at the target
+    itself leaves about half of all fresh report sets below it (as for refusals,
+    `evals.train.false_refusal_ceiling`)."""
+    if not urgent_reports:
+        return URGENT_RECALL
+    error = np.sqrt(URGENT_RECALL * (1 - URGENT_RECALL) / urgent_reports)
+    return float(min(1.0, URGENT_RECALL + error))
+
+
 def _recall_threshold(probabilities: np.ndarray, labels: np.ndarray, recall: float) -> float:
     positives = np.sort(probabilities[labels == 1])
     if not len(positives):
@@ -182,10 +193,11 @@ def train(engine: TriageEngine, reports: list[dict[str, Any]], analyses: list[An
     urgency_names = [*embedding, *(n for n in URGENCY_FEATURES if dense or n not in DENSE)]
     c = C_URGENCY[dense]
     oof = _oof(urgency_rows, urgent, urgency_names, c)
-    threshold = _recall_threshold(oof, urgent, URGENT_RECALL)
+    floor = urgent_recall_floor(int(urgent.sum()))
+    threshold = _recall_threshold(oof, urgent, floor)
     predicted = oof >= threshold
     models["urgency"] = fit(urgency_rows, urgent, urgency_names, c, threshold, info={
-        "reports": len(reports), "urgent": int(urgent.sum()),
+        "reports": len(reports), "urgent": int(urgent.sum()), "recall_floor": round(floor, 3),
         "oof_recall": round(float(predicted[urgent == 1].mean()), 3),
         "oof_false_urgent": round(float(predicted[urgent == 0].mean()), 3)})
     support_names = [*embedding, *(n for n in SUPPORT_FEATURES if dense or n not in DENSE)]

@@ -93,3 +93,11 @@ def test_thresholds_are_chosen_on_the_mix_with_the_wording_model() -> None:
     assert with_wording.info["threshold_on"].startswith("mixed with the wording model")
     assert with_wording.info["oof_recall"] >= alone.info["oof_recall"]
     assert with_wording.info["oof_precision"] >= alone.info["oof_precision"]
+
+
+def test_the_urgency_threshold_aims_one_standard_error_above_the_target() -> None:
+    from evals.train_triage import URGENT_RECALL, urgent_recall_floor
+
+    assert urgent_recall_floor(0) == URGENT_RECALL
+    assert URGENT_RECALL < urgent_recall_floor(300) < urgent_recall_floor(30) < 1.0
+    assert abs(urgent_recall_floor(100) - (URGENT_RECALL + 0.03)) < 1e-9
