@@ -103,7 +103,7 @@ WORDING_WEIGHT = 0.6
 
 
 def mix(meaning: Any, wording: Any) -> Any:
-    """Both opinions in one probability (numbers or arrays)."""
+    """Both opinions in one probability (a float or an array)."""
     return (1 - WORDING_WEIGHT) * meaning + WORDING_WEIGHT * wording
 
 
