@@ -160,6 +160,11 @@ def unpaired_difference(num_a: Sequence[float], den_a: Sequence[float], num_b: S
     return Difference(b - a, low, high, int(na.size + nb.size))
 
 
+def rate_standard_error(rate: float, n: int) -> float:
+    """The standard error of a rate estimated over n items (binomial)."""
+    return math.sqrt(rate * (1 - rate) / n)
+
+
 def sign_test(better: int, worse: int) -> float:
     """Exact two-sided sign test (binomial, p = ½) on items that changed; ties excluded."""
     n = better + worse

@@ -71,6 +71,7 @@ from assistant.learned import (  # noqa: E402
 from assistant.schemas import AskRequest, Turn  # noqa: E402
 from evals.datasets import read_jsonl  # noqa: E402
 from evals.documents import Layout, stage_tune_corpus  # noqa: E402
+from evals.stats import rate_standard_error  # noqa: E402
 
 log = logging.getLogger("evals.train")
 TUNE_DIR = Path(__file__).resolve().parent / "data" / "tune"
@@ -259,8 +260,8 @@ def false_refusal_ceiling(answerable_questions: int) -> float:
     margin about half of all fresh question sets would land above the target."""
     if not answerable_questions:
         return FALSE_REFUSAL_TARGET
-    error = np.sqrt(FALSE_REFUSAL_TARGET * (1 - FALSE_REFUSAL_TARGET) / answerable_questions)
-    return float(max(0.0, FALSE_REFUSAL_TARGET - error))
+    error = rate_standard_error(FALSE_REFUSAL_TARGET, answerable_questions)
+    return max(0.0, FALSE_REFUSAL_TARGET - error)
 
 
 def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> float:

@@ -46,6 +46,7 @@ from assistant.triage.wording import (  # noqa: E402
     mix,
     write_wording_model,
 )
+from evals.stats import rate_standard_error  # noqa: E402
 from evals.train import fit  # noqa: E402
 
 log = logging.getLogger("evals.train_triage")
@@ -107,8 +108,7 @@ def urgent_recall_floor(urgent_reports: int) -> float:
     `evals.train.false_refusal_ceiling`)."""
     if not urgent_reports:
         return URGENT_RECALL
-    error = np.sqrt(URGENT_RECALL * (1 - URGENT_RECALL) / urgent_reports)
-    return float(min(1.0, URGENT_RECALL + error))
+    return min(1.0, URGENT_RECALL + rate_standard_error(URGENT_RECALL, urgent_reports))
 
 
 def _recall_threshold(probabilities: np.ndarray, labels: np.ndarray, recall: float) -> float:

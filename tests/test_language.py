@@ -160,6 +160,11 @@ def test_the_noun_a_question_asks_about_names_the_detail() -> None:
     # which costs there are is a list, not an amount; a verb or a short word is no noun head
     assert asked_details("Welke kosten vallen onder de regeling?") == set()
     assert asked_details("Wat gebeurt er als ik niet kan betalen?") == set()
+    assert asked_details("Welke gemeenten komen aan het woord?") == set()
+    assert asked_details("Wat is een goed voorbeeld?") == set()
+    assert has_detail("leeftijd", "Bent u 65 jaar of ouder?")
+    assert has_detail("leeftijd", "Het hofje is voor 55-plussers.")
+    assert not has_detail("leeftijd", "De woning is gelijkvloers.")
 
 
 def test_hoe_before_an_adjective_of_degree_asks_for_a_figure() -> None:
@@ -171,11 +176,6 @@ def test_hoe_before_an_adjective_of_degree_asks_for_a_figure() -> None:
     assert has_detail("getal", "De woningen worden 55 vierkante meter.")
     assert has_detail("getal", "Er is één gemeenschappelijke ruimte.")
     assert not has_detail("getal", "De woningen worden ruim van opzet.")
-    assert asked_details("Welke gemeenten komen aan het woord?") == set()
-    assert asked_details("Wat is een goed voorbeeld?") == set()
-    assert has_detail("leeftijd", "Bent u 65 jaar of ouder?")
-    assert has_detail("leeftijd", "Het hofje is voor 55-plussers.")
-    assert not has_detail("leeftijd", "De woning is gelijkvloers.")
 
 
 def test_moments_within_weeks() -> None:
