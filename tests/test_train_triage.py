@@ -95,9 +95,21 @@ def test_thresholds_are_chosen_on_the_mix_with_the_wording_model() -> None:
     assert with_wording.info["oof_precision"] >= alone.info["oof_precision"]
 
 
-def test_the_urgency_threshold_aims_one_standard_error_above_the_target() -> None:
-    from evals.train_triage import URGENT_RECALL, urgent_recall_floor
+def test_the_urgency_threshold_leaves_both_targets_the_same_margin() -> None:
+    from evals.train_triage import balanced_threshold
 
-    assert urgent_recall_floor(0) == URGENT_RECALL
-    assert URGENT_RECALL < urgent_recall_floor(300) < urgent_recall_floor(30) < 1.0
-    assert abs(urgent_recall_floor(100) - (URGENT_RECALL + 0.03)) < 1e-9
+    # nine urgent reports score 0.8, one 0.5; of 90 others, `high` score 0.6, the rest 0.1
+    def threshold(high: int) -> float:
+        urgent = np.array([1] * 10 + [0] * 90)
+        probabilities = np.array([0.8] * 9 + [0.5] + [0.6] * high + [0.1] * (90 - high))
+        return balanced_threshold(probabilities, urgent)
+
+    # taking the low urgent report costs 4 false urgent (0.044): margins 0.056 against 0.0
+    assert threshold(4) == 0.5
+    # 10 false urgent (0.111) would pass the ceiling: recall stays at its target
+    assert threshold(10) == 0.8
+    # no threshold meets both targets: recall keeps its target
+    urgent = np.array([1] * 10 + [0] * 10)
+    overlapping = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05] + [0.5] * 10)
+    assert balanced_threshold(overlapping, urgent) == 0.1
+    assert balanced_threshold(np.array([0.3, 0.6]), np.array([0, 0])) == 0.5
