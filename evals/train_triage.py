@@ -6,10 +6,10 @@ for urgency over the report embedding and its sentences' similarity to the kinds
 risk; one per support option over the instrument features and the report embedding
 (out-of-fold on tune: support recall 0.90 -> 0.95 at precision 0.54 -> 0.71). Thresholds
 come from out-of-fold predictions: themes and support for the best F1 (support weighted
-towards recall), urgency with the same margin to its
-recall target (0.9) as to its false-urgent ceiling (0.1). Themes and fase also
-get a model of the report's wording (`assistant/triage/wording.py`); their thresholds are
-chosen on both models' out-of-fold probabilities mixed as the desk mixes them (`wording.mix`).
+towards recall), urgency with the same margin to its recall target (0.9) as to its
+false-urgent ceiling (0.1). Themes and fase also get a model of the report's wording
+(`assistant/triage/wording.py`); their thresholds are chosen on both models' out-of-fold
+probabilities mixed as the desk mixes them (`wording.mix`).
 Without dense features the same models are fitted as the `lexical` fallback.
 """
 
