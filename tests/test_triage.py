@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from assistant.api import create_app
 from assistant.config import Settings
 from assistant.embedder import HashingEmbedder
+from assistant.language.sentences import split_sentences
 from assistant.rules.taxonomy import (
     FASE_IDS,
     THEME_IDS,
@@ -23,6 +24,7 @@ from assistant.rules.taxonomy import (
     read_taxonomy,
 )
 from assistant.service import HelpDesk, InvalidRequest, build_assistant
+from assistant.triage.classify import LONG_REPORT, WINDOW, reading_windows, with_windows
 from assistant.triage.report import NotAReport, check_report
 from ingest.load import load_corpus
 from tests.conftest import CORPUS
@@ -112,6 +114,53 @@ def test_a_refused_report_is_not_queued(fake_index: Settings, tmp_path: Path) ->
             assert response.status_code == 422 and "melding" in response.text.lower()
         desk = HelpDesk(settings, build_assistant(settings))
         assert desk.store.list()["total"] == 0
+
+
+LONG_EMAIL = (
+    "Beste helpdesk, wij werken in de gemeente aan een nieuwe woonzorgvisie en lopen tegen "
+    "een paar dingen aan. De corporatie wil pas meepraten als de gemeente zegt wat zij zelf "
+    "investeert. De zorgaanbieders zijn tot nu toe niet uitgenodigd.\n\n"
+    "Daarnaast speelt er een geval dat niet kan wachten. Meneer De Wit (tel. 06-87654321) "
+    "moet over drie weken zijn kamer uit, omdat zijn begeleiding stopt. Niemand weet waar hij "
+    "daarna kan wonen.\n\n"
+    "Tot slot: de raad wil het stuk voor de zomer vaststellen, maar er staan nog geen cijfers "
+    "in over de vraag naar geschikte woningen voor ouderen. Met vriendelijke groet, Petra."
+)
+
+
+def test_windows_are_runs_of_whole_sentences_halfway_apart() -> None:
+    spans = [LONG_EMAIL[s.start:s.end] for s in split_sentences(LONG_EMAIL)]
+    windows = reading_windows(LONG_EMAIL)
+    assert len(LONG_EMAIL) >= LONG_REPORT and len(windows) > 2
+    covered = set()
+    for window in windows:
+        inside = [i for i, sentence in enumerate(spans) if sentence in window]
+        assert window.startswith(spans[inside[0]]) and window.endswith(spans[inside[-1]])
+        assert len(window) <= WINDOW or len(inside) == 1
+        covered.update(inside)
+    assert covered == set(range(len(spans)))
+    assert all(a != b for a, b in zip(windows, windows[1:], strict=False))
+    assert reading_windows("Eén zin.") == ["Eén zin."] and reading_windows("") == []
+
+
+def test_a_theme_raised_in_one_part_counts_half_from_that_part() -> None:
+    whole = {"financiering": 0.2, "regelgeving": 0.3}
+    windows = [{"financiering": 0.9, "regelgeving": 0.1}, {"financiering": 0.3, "regelgeving": 0.2}]
+    assert with_windows(whole, windows) == pytest.approx({"financiering": 0.55,
+                                                          "regelgeving": 0.25})
+    assert with_windows(whole, []) == whole
+
+
+def test_a_long_report_is_also_read_in_redacted_windows(
+    desk: tuple[HelpDesk, RecordingEmbedder]
+) -> None:
+    helpdesk, embedder = desk
+    embedder.seen.clear()
+    item = helpdesk.submit(LONG_EMAIL)
+    windows = reading_windows(item.redacted_report)
+    assert set(windows) <= set(embedder.seen)
+    assert any(len(split_sentences(window)) > 1 for window in windows)
+    assert all("06-87654321" not in text and "De Wit" not in text for text in embedder.seen)
 
 
 def test_personal_data_is_redacted_before_anything_sees_it(

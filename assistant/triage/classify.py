@@ -15,11 +15,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.question import covered_weight
+from assistant.language.sentences import split_sentences
 from assistant.language.tokens import Analyzer
 from assistant.learned import LogisticModel
 
 EMBEDDING_PREFIX = "e"
 MIN_THEME_SHARE = 0.5
+# The label models learned from reports of 340 characters (the tune median); nine in ten
+# were shorter than 480. A longer report, such as an email that raises several knelpunten,
+# dilutes a theme in one paragraph among the rest, so it is also read in windows of about
+# the learned size, for themes and for support. Chosen on tune with whole writers held out
+# (15 writers): theme F1 0.835 -> 0.840, on reports from 450 characters 0.832 -> 0.862 (8
+# writers better, 1 worse); support recall there 0.91 -> 0.96 at precision 0.69 -> 0.63.
+LONG_REPORT = 450
+WINDOW = 350
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,30 @@ def probabilities(
 ) -> dict[str, float]:
     return {label: models[label].probability(row) for label, row in rows.items()
             if label in models}
+
+
+def reading_windows(text: str, size: int = WINDOW) -> list[str]:
+    """Runs of whole sentences of at most `size` characters (a single sentence may exceed
+    it), each starting halfway into its predecessor, up to the last sentence."""
+    spans = split_sentences(text)
+    windows, first = [], 0
+    while spans:
+        last = first
+        while last + 1 < len(spans) and spans[last + 1].end - spans[first].start <= size:
+            last += 1
+        windows.append(text[spans[first].start:spans[last].end])
+        if last == len(spans) - 1:
+            break
+        first += (last - first + 2) // 2
+    return windows
+
+
+def with_windows(whole: Mapping[str, float], windows: Sequence[Mapping[str, float]]
+                 ) -> dict[str, float]:
+    """Per label the mean of the whole text's probability and its best window's."""
+    if not windows:
+        return dict(whole)
+    return {label: (p + max(w[label] for w in windows)) / 2 for label, p in whole.items()}
 
 
 def choose_themes(scores: Mapping[str, float], models: Mapping[str, LogisticModel],

@@ -22,13 +22,16 @@ from assistant.retrieval import Retriever
 from assistant.rules.taxonomy import FASE_IDS, Taxonomy
 from assistant.store import IndexHandle
 from assistant.triage.classify import (
+    LONG_REPORT,
     LabelProfile,
     choose_fase,
     choose_themes,
     embedding_features,
     feature_rows,
     probabilities,
+    reading_windows,
     report_terms,
+    with_windows,
 )
 from assistant.triage.report import check_report
 from assistant.triage.urgency import DEFAULT_URGENCY_MODEL, Signal, judge
@@ -162,19 +165,20 @@ class TriageEngine:
         sentence_vectors = np.stack([self.embedder.embed_query(s) for s in sentences])
         terms = report_terms(self.handle.analyzer, redacted, self.handle.bm25.idf)
         passages = self.retriever.retrieve(redacted, CITATIONS)
-        instrument_rows = self.matcher.features(redacted, vector, passages, [])
-        # One embedding feature set for every label model. For support it says what kind of
-        # help the report asks for (a team's advice, a knelpunt for the Taskforce) where the
-        # instrument's own evidence cannot.
         embedding = embedding_features(vector)
-        support_rows = {
-            i.id: {**embedding, **row} for i, row in zip(self.matcher.catalogue.instruments,
-                                                         instrument_rows, strict=True)
-        }
         return Analysis(redacted, sentences, vector, sentence_vectors,
                         feature_rows(vector, terms, themes, embedding),
                         feature_rows(vector, terms, fases, embedding),
-                        support_rows, passages)
+                        self._support_rows(redacted, vector, passages, embedding), passages)
+
+    def _support_rows(self, text: str, vector: np.ndarray, passages: list[Any],
+                      embedding: dict[str, float]) -> dict[str, dict[str, float]]:
+        # One embedding feature set for every label model. For support it says what kind of
+        # help the report asks for (a team's advice, a knelpunt for the Taskforce) where the
+        # instrument's own evidence cannot.
+        rows = self.matcher.features(text, vector, passages, [])
+        return {i.id: {**embedding, **row}
+                for i, row in zip(self.matcher.catalogue.instruments, rows, strict=True)}
 
     def triage(self, report: str) -> TriageResult:
         analysis = self.analyse(report)
@@ -183,6 +187,9 @@ class TriageEngine:
         wording = models.wording.probabilities(analysis.redacted) if models.wording else {}
         theme_scores = blend(probabilities(analysis.theme_rows, models.themes), wording,
                              "theme:")
+        windows = ([self._read_window(w) for w in reading_windows(analysis.redacted)]
+                   if len(analysis.redacted) >= LONG_REPORT else [])
+        theme_scores = with_windows(theme_scores, [themes for themes, _ in windows])
         chosen = choose_themes(theme_scores, models.themes)
         fase = choose_fase(blend(probabilities(analysis.fase_rows, models.fases), wording,
                                  "fase:"))
@@ -194,13 +201,28 @@ class TriageEngine:
                      "score": round(theme_scores[t], 4),
                      "reason": self._reason(t, by_id[t], analysis)} for t in chosen],
             fase=fase,
-            support=self._support(analysis, float(urgency.urgent)),
+            support=self._support(analysis, float(urgency.urgent),
+                                  [support for _, support in windows]),
             citations=self._citations(analysis),
             similar=self._similar(analysis.vector, similar_vectors),
             urgent=urgency.urgent,
             urgency_reasons=urgency.reasons,
             redacted_report=analysis.redacted,
         )
+
+    def _read_window(self, text: str
+                     ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        # a part of a long melding, read as `triage` reads the whole: theme probabilities
+        # and support rows
+        themes, _, _, _ = self.profiles()
+        vector = self.embedder.embed_query(text)
+        embedding = embedding_features(vector)
+        rows = feature_rows(vector, report_terms(self.handle.analyzer, text,
+                                                 self.handle.bm25.idf), themes, embedding)
+        wording = self.models.wording.probabilities(text) if self.models.wording else {}
+        support = self._support_rows(text, vector, self.retriever.retrieve(text, CITATIONS),
+                                     embedding)
+        return blend(probabilities(rows, self.models.themes), wording, "theme:"), support
 
     def _reason(self, theme_id: str, profile: LabelProfile, analysis: Analysis) -> str:
         """The report's sentence that is most about the theme, quoted."""
@@ -209,17 +231,21 @@ class TriageEngine:
         label = self.taxonomy.label(theme_id)
         return f"De melding gaat over {label.lower()}: \u201c{sentence}\u201d"
 
-    def _support(self, analysis: Analysis, urgent: float) -> list[dict[str, Any]]:
+    def _support(self, analysis: Analysis, urgent: float,
+                 windows: list[dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
         """Support options by a model per option (tune reports), then the catalogue's own
         eligibility rules on what the report states."""
         facts = self.matcher.catalogue.facts(analysis.redacted)
-        found = []
-        for instrument in self.matcher.catalogue.instruments:
-            row = {**analysis.support_rows[instrument.id], "urgent": urgent}
-            model = self.models.support.get(instrument.id, self.matcher.model)
-            score = model.probability(row)
-            if score >= model.threshold:
-                found.append(judge_instrument(instrument, facts, score))
+        instruments = self.matcher.catalogue.instruments
+        models = {i.id: self.models.support.get(i.id, self.matcher.model) for i in instruments}
+
+        def scores(rows: dict[str, dict[str, float]]) -> dict[str, float]:
+            return {i.id: models[i.id].probability({**rows[i.id], "urgent": urgent})
+                    for i in instruments}
+
+        combined = with_windows(scores(analysis.support_rows), [scores(w) for w in windows])
+        found = [judge_instrument(i, facts, combined[i.id]) for i in instruments
+                 if combined[i.id] >= models[i.id].threshold]
         found.sort(key=lambda s: (not s.fits, -s.score))
         return [{"id": s.instrument.id, "name": s.instrument.spec.name, "why": s.why,
                  "fits": s.fits} for s in found[:MAX_SUPPORT]]
