@@ -124,6 +124,12 @@ def corpus_documents(layout: Layout) -> list[SourceDocument]:
     return load_documents(layout.corpus_dir, read_metadata(layout.corpus_dir / METADATA_FILE))
 
 
+def guidance_words(layout: Layout) -> frozenset[str]:
+    """Every lowercase word of the shipped guidance (the corpus documents)."""
+    return frozenset(word for document in corpus_documents(layout)
+                     for word in re.findall(r"\w+", document.text.lower()))
+
+
 def page_metadata(layout: Layout, pages: PageSet) -> dict[str, dict[str, Any]]:
     """A page set's documents.yaml (beside documents/, or inside it)."""
     documents, metadata = layout.page_folders(pages)

@@ -269,6 +269,9 @@ _SENDER_NAME = re.compile(
     rf"(?:(?i:\b(?:van|door|afzender|namens|contactpersoon)):|(?i:\bgroet(?:en)?),)\s*"
     rf"([A-Z][a-zà-ÿ]+ {_SURNAME})"
 )
+# a name followed by an age: "Samira El Idrissi (29)", "Kees Bakker (79 jaar)"
+_AGED_NAME = re.compile(
+    rf"\b([A-Z][a-zà-ÿ]+ {_INITIALS}{_SURNAME}(?: [A-Z][a-zà-ÿ'-]+)?) ?\(\d{{2,3}}(?: jaar)?\)")
 _NAME_BEFORE_CONTACT = re.compile(rf"({_NAME})[\s,(]*(?:tel\.?:?|e-?mail:?)?\s*$")
 
 
@@ -282,9 +285,14 @@ def _compact(text: str) -> str:
     return re.sub(r"[\s.()-]", "", text).casefold()
 
 
-def extract_personal_data(report: str) -> set[PersonalData]:
+def extract_personal_data(report: str, guidance_words: Collection[str] = frozenset()
+                          ) -> set[PersonalData]:
     """E-mail addresses, phone numbers, BSN-like numbers, IBANs, postcodes, street
-    addresses and names (after an honorific, as sender, or just before contact details)."""
+    addresses and names (after an honorific, as sender, before an age or just before contact
+    details).
+    A capitalised run made only of `guidance_words` (lowercase words of the shipped
+    guidance) is a job title or department, such as "Beleidsadviseur Maatschappelijke
+    Zorg" above an e-mail address, not a person's name."""
     found = {PersonalData("iban", m.group(0)) for m in _IBAN.finditer(report)}
     ibans = [m.span() for m in _IBAN.finditer(report)]
     contact_starts: list[int] = []
@@ -299,13 +307,19 @@ def extract_personal_data(report: str) -> set[PersonalData]:
     for number in phonenumbers.PhoneNumberMatcher(report, "NL"):
         found.add(PersonalData("phone", number.raw_string))
         contact_starts.append(number.start)
-    for pattern in (_HONORIFIC_NAME, _SENDER_NAME):
+    for pattern in (_HONORIFIC_NAME, _SENDER_NAME, _AGED_NAME):
         found.update(PersonalData("name", m.group(1)) for m in pattern.finditer(report))
     for start in contact_starts:
         before = _NAME_BEFORE_CONTACT.search(report[max(0, start - 60):start])
         if before and " " in before.group(1).strip():
             found.add(PersonalData("name", before.group(1).strip()))
-    return found
+    return {item for item in found
+            if item.kind != "name" or not _only_guidance_words(item.value, guidance_words)}
+
+
+def _only_guidance_words(value: str, guidance_words: Collection[str]) -> bool:
+    words = _WORD.findall(value.lower())
+    return bool(words) and all(word in guidance_words for word in words)
 
 
 def _name_forms(name: str) -> set[str]:

@@ -42,7 +42,7 @@ from evals.datasets import (
     TriageItem,
     resolve_sets,
 )
-from evals.documents import Layout, generalisation_documents
+from evals.documents import Layout, generalisation_documents, guidance_words
 from evals.metrics import PersonalData, extract_personal_data
 from evals.records import EXTRACTIVE, row_label
 from evals.scoring import (
@@ -305,15 +305,16 @@ def served_generator(client: Client, options: RunOptions) -> str | None:
 
 
 def triage_all(client: Client, items: Sequence[TriageItem], options: RunOptions,
-               block: Block) -> list[Score]:
+               block: Block, guidance: frozenset[str] = frozenset()) -> list[Score]:
     """Triage every report after one unscored warm-up report; leaks count personal data of
-    any report in the set, since an earlier report may resurface in a later response."""
+    any report in the set, since an earlier report may resurface in a later response
+    (`guidance`: the guidance's words, which no name consists of only)."""
     warmup = call(client, "POST", "/api/triage", TRIAGE_WARMUP, policy=options.retry)
     block.warmup_ms = (block.warmup_ms or 0.0) + warmup.wall_ms
     block.warmup_error = block.warmup_error or warmup.error
     personal_data: set[PersonalData] = set()
     for item in items:
-        personal_data |= extract_personal_data(item.report)
+        personal_data |= extract_personal_data(item.report, guidance)
     scores = []
     for item in items:
         exchange = call(client, "POST", "/api/triage", {"report": item.report},
@@ -372,12 +373,12 @@ def run_block(eval_set: EvalSet, config: str, position: int, options: RunOptions
         ask = ask_all if generator == EXTRACTIVE else stream_all
         block.questions = ask(client, questions, options, block)
         if triage and (transport == "in-process" or options.http_triage):
-            block.triage = triage_all(client, triage, options, block)
+            block.triage = triage_all(client, triage, options, block, guidance_words(layout))
     if triage and transport == "http" and not options.http_triage:
         # over HTTP the reports would land in the server's real queue
         local_options = replace(options, base_url=None)
         with open_client(PRODUCT, eval_set.index, local_options, apps) as (local, _):
-            block.triage = triage_all(local, triage, options, block)
+            block.triage = triage_all(local, triage, options, block, guidance_words(layout))
     block.seconds = time.perf_counter() - started
     log.info("%s / %s (%s): %d questions, %d reports in %.1f s", eval_set.name, block.label,
              block.transport, len(block.questions), len(block.triage), block.seconds)

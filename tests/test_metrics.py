@@ -219,6 +219,29 @@ def test_extract_personal_data() -> None:
     assert not {kind for kind, value in found if value.startswith("Woonpartners")}
 
 
+def test_a_job_title_in_the_guidances_words_is_not_a_name() -> None:
+    """Above an e-mail address stands a job title as often as a name; counted as a name,
+    "Zorg" would leak from every response that names the Ondersteuningsteam Wonen en Zorg."""
+    report = ("Met vriendelijke groet,\nRuud Verhoef\nBeleidsadviseur Maatschappelijke Zorg\n"
+              "r.verhoef@gemeente.example")
+    guidance = frozenset({"beleidsadviseur", "maatschappelijke", "zorg", "wonen"})
+    everything = {item.value for item in extract_personal_data(report) if item.kind == "name"}
+    named = {item.value for item in extract_personal_data(report, guidance)
+             if item.kind == "name"}
+    assert "Maatschappelijke Zorg" in everything and "Maatschappelijke Zorg" not in named
+    assert "Ruud Verhoef" in named
+    assert leaked("Ondersteuningsteam Wonen en Zorg", extract_personal_data(report, guidance)) \
+        == set()
+
+
+def test_a_name_before_an_age_is_personal_data() -> None:
+    found = extract_personal_data("Onze cliënte Samira El Idrissi (29) moet verhuizen; "
+                                  "Kees Bakker (79 jaar) ook. Het rapport (2024) zegt niets.")
+    assert {item.value for item in found if item.kind == "name"} == {"Samira El Idrissi",
+                                                                     "Kees Bakker"}
+    assert leaked("mevrouw El Idrissi", found) == {"name"}
+
+
 def test_no_personal_data_in_plain_report() -> None:
     report = ("De gemeenteraad heeft een motie aangenomen: ouderen moeten hun woning makkelijker "
               "kunnen aanpassen. In april 2019 waren ongeveer 100 gemeenten aangesloten; "
