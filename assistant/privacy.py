@@ -178,7 +178,7 @@ FIRST_AND_SURNAME_RE = re.compile(
 # A relative or a role in care and housing, then a capitalised name: "mijn moeder Truus",
 # "de familie Jansen", "cliënt B. Kok". Acronyms (Wlz, Wmo) are not names.
 RELATION_RE = re.compile(
-    r"(?P<relation>\b(?i:familie|fam\.|cli[eë]nte?|bewoner|bewoonster|huurder|huurster|"
+    r"(?P<relation>\b(?i:familie|fam\.|gezin|cli[eë]nte?|bewoner|bewoonster|huurder|huurster|"
     r"buurman|buurvrouw|buren|collega|moeder|vader|zoon|dochter|broer|zus|zuster|echtgeno(?:ot|te)|"
     r"partner|weduwe|weduwnaar|oom|tante|opa|oma|schoonmoeder|schoonvader|mantelzorger)"
     r"[,:]?[ ]+)"

@@ -260,6 +260,9 @@ def test_first_names_that_are_common_words_stay_words() -> None:
     [
         ("Haar zoon Gijsbert helpt haar.", "Haar zoon [NAAM] helpt haar."),
         ("De familie Van Dam wacht op een woning.", "De familie [NAAM] wacht op een woning."),
+        ("Het gezin Yildiz-Bakker, vijf personen, slaapt bij vrienden.",
+         "Het gezin [NAAM], vijf personen, slaapt bij vrienden."),
+        ("Het gezin is groot.", "Het gezin is groot."),
         ("Bewoonster, M. Visser, belde.", "Bewoonster, [NAAM], belde."),
         ("Hendrika Post (91) woont alleen.", "[NAAM] (91) woont alleen."),
         ("De cliënt Wlz-zorg krijgt", "De cliënt Wlz-zorg krijgt"),
