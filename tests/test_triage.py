@@ -23,6 +23,7 @@ from assistant.rules.taxonomy import (
     build_taxonomy,
     read_taxonomy,
 )
+from assistant.schemas import TriageItem
 from assistant.service import HelpDesk, InvalidRequest, build_assistant
 from assistant.triage.classify import LONG_REPORT, WINDOW, reading_windows, with_windows
 from assistant.triage.report import NotAReport, check_report
@@ -151,26 +152,30 @@ def test_a_theme_raised_in_one_part_counts_half_from_that_part() -> None:
     assert with_windows(whole, []) == whole
 
 
+def _submit_recording(desk: tuple[HelpDesk, RecordingEmbedder], report: str
+                      ) -> tuple[TriageItem, list[str]]:
+    """The queued item and every text the embedder was given for it."""
+    helpdesk, embedder = desk
+    embedder.seen.clear()
+    return helpdesk.submit(report), embedder.seen
+
+
 def test_a_long_report_is_also_read_in_redacted_windows(
     desk: tuple[HelpDesk, RecordingEmbedder]
 ) -> None:
-    helpdesk, embedder = desk
-    embedder.seen.clear()
-    item = helpdesk.submit(LONG_EMAIL)
+    item, seen = _submit_recording(desk, LONG_EMAIL)
     windows = reading_windows(item.redacted_report)
-    assert set(windows) <= set(embedder.seen)
+    assert set(windows) <= set(seen)
     assert any(len(split_sentences(window)) > 1 for window in windows)
-    assert all("06-87654321" not in text and "De Wit" not in text for text in embedder.seen)
+    assert all("06-87654321" not in text and "De Wit" not in text for text in seen)
 
 
 def test_personal_data_is_redacted_before_anything_sees_it(
     desk: tuple[HelpDesk, RecordingEmbedder]
 ) -> None:
-    helpdesk, embedder = desk
-    embedder.seen.clear()
-    item = helpdesk.submit(REPORT)
-    assert embedder.seen, "the report was embedded"
-    for text in [*embedder.seen, item.model_dump_json()]:
+    item, seen = _submit_recording(desk, REPORT)
+    assert seen, "the report was embedded"
+    for text in [*seen, item.model_dump_json()]:
         assert "111222333" not in text and "06-12345678" not in text and "Jansen" not in text
     assert "[BSN]" in item.redacted_report and item.short_id.startswith("KP-")
 
