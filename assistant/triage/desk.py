@@ -185,8 +185,7 @@ class TriageEngine:
         themes, _, signals, similar_vectors = self.profiles()
         models = self.models
         wording = models.wording.probabilities(analysis.redacted) if models.wording else {}
-        theme_scores = blend(probabilities(analysis.theme_rows, models.themes), wording,
-                             "theme:")
+        theme_scores = self._theme_scores(analysis.theme_rows, wording)
         windows = ([self._read_window(w) for w in reading_windows(analysis.redacted)]
                    if len(analysis.redacted) >= LONG_REPORT else [])
         theme_scores = with_windows(theme_scores, [themes for themes, _ in windows])
@@ -222,7 +221,11 @@ class TriageEngine:
         wording = self.models.wording.probabilities(text) if self.models.wording else {}
         support = self._support_rows(text, vector, self.retriever.retrieve(text, CITATIONS),
                                      embedding)
-        return blend(probabilities(rows, self.models.themes), wording, "theme:"), support
+        return self._theme_scores(rows, wording), support
+
+    def _theme_scores(self, rows: dict[str, dict[str, float]], wording: dict[str, float]
+                      ) -> dict[str, float]:
+        return blend(probabilities(rows, self.models.themes), wording, "theme:")
 
     def _reason(self, theme_id: str, profile: LabelProfile, analysis: Analysis) -> str:
         """The report's sentence that is most about the theme, quoted."""
