@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from assistant.answering.followup import (
+    announces_new_subject,
     conversation_topic,
     is_elliptical,
     own_focus,
@@ -248,6 +249,33 @@ def test_every_question_in_a_conversation_is_read_with_its_topic() -> None:
     assert standalone_question(question, "") == question
     assert standalone_question("En voor huurders?", "") == "En voor huurders?"
     assert not is_elliptical("Wat is het Ondersteuningsteam Wonen en Zorg?")
+
+
+@pytest.mark.parametrize("question", [
+    "Iets heel anders: hoe vraag ik de Blijverslening aan?",
+    "Nog een nieuw punt. Welke rol heeft de gemeente bij een woonzorgvisie?",
+    "Another thing: who pays for the support team?",
+])
+def test_a_question_announcing_a_new_subject_leaves_the_topic(question: str) -> None:
+    """A lead such as "Iets heel anders:" says the earlier turns no longer apply: the
+    question is read alone, so the old topic cannot pull in its passages."""
+    history = [Turn(role="user", content="Wat is een driepartijencontract?"),
+               Turn(role="assistant", content="Een huurcontract met de corporatie [1].")]
+    assert announces_new_subject(question)
+    assert conversation_topic(history, question) == ""
+    assert standalone_question(question, conversation_topic(history, question)) == question
+
+
+@pytest.mark.parametrize("question", [
+    "Een nieuwe woning: mag dat ook?",  # the rest points back
+    "Andere gemeenten: hoe pakken die het aan?",
+    "Welke andere opties zijn er voor huurders?",  # "andere" inside the question
+    "De nieuwe regeling. Wat kost die?",
+])
+def test_other_or_new_alone_does_not_open_a_new_subject(question: str) -> None:
+    history = [Turn(role="user", content="Wat is een driepartijencontract?")]
+    assert not announces_new_subject(question)
+    assert conversation_topic(history, question) == history[0].content
 
 
 def test_after_a_refusal_only_a_follow_up_keeps_the_topic() -> None:

@@ -41,6 +41,14 @@ QUESTION_WORD = re.compile(
     r"|geldt|bestaat|krijg|krijgt)\b",
     re.I,
 )
+# A speaker may announce that a new subject starts ("Iets anders: ...", "Nog een vraag, over
+# iets nieuws. ...", "Different question: ..."): a lead of at most four words, one of them
+# "other" or "new", set off by a colon, full stop or dash before a question of its own.
+NEW_SUBJECT = re.compile(
+    r"^\W*((?:\w+[\s,]+){0,3}?(?:ander|andere|anders|nieuw|nieuwe|other|another|different|new)"
+    r"(?:[\s,]+\w+){0,3}?)\s*[:.;!\u2013\u2014]\s*(?=\S)",
+    re.I,
+)
 MIN_CONTENT_WORDS = 4
 FUNCTION_WORDS = STOPWORDS | ENGLISH_STOPWORDS
 # How much the question's own vector weighs against that of the question joined with the
@@ -54,13 +62,29 @@ def is_elliptical(question: str) -> bool:
     stripped = question.strip()
     if CONNECTIVE.match(stripped):
         return True
-    words = [w for w in PLAIN.words(stripped) if w not in FUNCTION_WORDS]
-    leaning = ANAPHORA.search(stripped) or FINAL_PRONOUN.search(stripped) or STRANDED.search(
-        stripped
-    )
-    if leaning and len(words) < 2 * MIN_CONTENT_WORDS:
+    words = content_words(stripped)
+    if _points_back(stripped) and len(words) < 2 * MIN_CONTENT_WORDS:
         return True
     return not QUESTION_WORD.match(stripped) and len(words) < MIN_CONTENT_WORDS
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in PLAIN.words(text) if w not in FUNCTION_WORDS]
+
+
+def _points_back(text: str) -> bool:
+    return bool(ANAPHORA.search(text) or FINAL_PRONOUN.search(text) or STRANDED.search(text))
+
+
+def announces_new_subject(question: str) -> bool:
+    """Whether the text opens with a lead announcing a new subject and what follows does not
+    point back ("Een nieuwe woning: mag dat?" still does)."""
+    lead = NEW_SUBJECT.match(question)
+    if not lead:
+        return False
+    rest = question[lead.end():].strip()
+    return (not CONNECTIVE.match(rest) and not _points_back(rest)
+            and len(content_words(rest)) >= 2)
 
 
 def conversation_topic(history: Sequence[Turn], question: str) -> str:
@@ -68,7 +92,10 @@ def conversation_topic(history: Sequence[Turn], question: str) -> str:
     since (a third turn "En moet ik dan aflossen?" after "Vanaf welke leeftijd kan dat?" still
     means the loan the first turn named); "" if no user turn came yet, or when the new turn
     stands alone right after a refusal (a refused topic is not in the sources and only adds
-    noise to a complete request; a follow-up still needs it)."""
+    noise to a complete request; a follow-up still needs it), or when the speaker says a new
+    subject starts."""
+    if announces_new_subject(question):
+        return ""
     if _last_answer_refused(history) and not is_elliptical(question):
         return ""
     chain: list[str] = []
