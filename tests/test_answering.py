@@ -16,6 +16,7 @@ from assistant.answering.decide import (
     decide,
     features,
     match_vector,
+    reads_english,
     unknown_names,
 )
 from assistant.answering.question import question_view
@@ -26,6 +27,7 @@ from assistant.answering.select import (
     select,
 )
 from assistant.config import Settings
+from assistant.language.tokens import PLAIN
 from assistant.learned import LogisticModel, learned, write_models
 from assistant.service import build_assistant
 from assistant.store import IndexHandle
@@ -206,6 +208,11 @@ def test_names_unknown_to_the_live_index_are_named(small: Settings) -> None:
     assert unknown_names(handle, "Betaalt de gemeente Zwolle het ondersteuningsteam?") == [
         "Zwolle"]
     assert unknown_names(handle, "Niemand weet of het Ondersteuningsteam helpt") == []
+    # English capitalises months and nationalities; those are words, a town is still a name
+    assert unknown_names(
+        handle, "Which Dutch guide from May explains the support team for Zwolle?") == ["Zwolle"]
+    assert reads_english(PLAIN.words("Which guide explains the support team?"))
+    assert not reads_english(PLAIN.words("Welke handreiking legt het ondersteuningsteam uit?"))
 
 
 def test_learned_models_round_trip_and_fall_back(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz, process
 from assistant.answering.question import covered_weight
 from assistant.answering.select import Evidence, agreement_vectors, context_terms, unit_terms
 from assistant.language.numbers import has_detail
-from assistant.language.tokens import word_zipf
+from assistant.language.tokens import PLAIN, word_zipf
 from assistant.learned import LogisticModel, Scorer, vector_probabilities
 from assistant.store import IndexHandle
 
@@ -51,6 +51,9 @@ DEFAULT_DECISION_MODEL = LogisticModel.manual(
 RARE_ZIPF = 3.5
 MATCH_UNITS = 3  # the closest candidate units by dense similarity that `match` compares with
 NAME_ZIPF = 5.3  # a capitalised word this common in Dutch is a word, not a name
+# In an English question English capitalises months, languages and nationalities ("May",
+# "Dutch"): there a word English uses this often (25 per million) is a word too.
+ENGLISH_NAME_ZIPF = 4.4
 FUZZY_CUTOFF = 86
 MIN_FUZZY = 5
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]{2,}(?:[\s-][A-Z][a-zà-ÿ]{2,})*)")
@@ -103,14 +106,23 @@ def unknown_words(handle: IndexHandle, tokens: tuple[str, ...]) -> tuple[float, 
 def unknown_names(handle: IndexHandle, question: str) -> list[str]:
     """Capitalised names in the question (not sentence-initial) that no document mentions."""
     names = []
+    en_question = reads_english(PLAIN.words(question))
+
+    def rare(word: str) -> bool:
+        return word_zipf(word) < NAME_ZIPF and not (
+            en_question and word_zipf(word, "en") >= ENGLISH_NAME_ZIPF)
+
     for match in NAME.finditer(question.strip()):
         stems = handle.analyzer.analyze(match.group(1))
         words = handle.analyzer.tokens(match.group(1))
-        if stems and not any(_known(handle, s) for s in stems) and all(
-            word_zipf(w) < NAME_ZIPF for w in words
-        ):
+        if stems and not any(_known(handle, s) for s in stems) and all(map(rare, words)):
             names.append(match.group(1))
     return names
+
+
+def reads_english(words: list[str]) -> bool:
+    """Whether wordfreq's "en" list knows these words better than its Dutch one (summed Zipf)."""
+    return sum(word_zipf(w, "en") for w in words) > sum(word_zipf(w) for w in words)
 
 
 def _chunk_terms(handle: IndexHandle, position: int) -> frozenset[str]:
