@@ -19,7 +19,7 @@ from assistant.answering.decide import (
     reads_english,
     unknown_names,
 )
-from assistant.answering.question import question_view
+from assistant.answering.question import SITUATION_WEIGHT, asking_sentences, question_view
 from assistant.answering.select import (
     DEFAULT_UNIT_MODEL,
     SelectParams,
@@ -27,7 +27,7 @@ from assistant.answering.select import (
     select,
 )
 from assistant.config import Settings
-from assistant.language.tokens import PLAIN
+from assistant.language.tokens import PLAIN, Analyzer
 from assistant.learned import LogisticModel, learned, write_models
 from assistant.service import build_assistant
 from assistant.store import IndexHandle
@@ -201,6 +201,25 @@ def test_selection_weighs_the_dimensions_in_which_question_and_unit_agree(
         ranked = sorted(evidence.candidates, key=lambda c: -c.relevance)
         assert ranked[place].index == target.index
     assert {c.features["agreement"] for c in plain.candidates} == {0.5}
+
+
+def test_the_sentences_that_ask_lead_and_the_situation_weighs_less() -> None:
+    """In "We hebben € 5.000 budget. Welke subsidie past?" the amount is situation: the
+    request asks for a subsidy, not an amount, and its own words weigh most."""
+    text = "Ons dorp heeft € 5.000 budget voor ontmoeting. Welke subsidie past bij een hofje?"
+    assert asking_sentences(text) == ("Welke subsidie past bij een hofje?",
+                                      "Ons dorp heeft € 5.000 budget voor ontmoeting.")
+    analyzer = Analyzer()
+    idf = {term: 2.0 for term in analyzer.analyze(text)}
+    view = question_view(text, np.zeros(3), analyzer, idf)
+    subsidie, dorp = analyzer.analyze("subsidie")[0], analyzer.analyze("dorp")[0]
+    assert view.weights[subsidie] == 2.0 and view.weights[dorp] == 2.0 * SITUATION_WEIGHT
+    assert view.asked == frozenset() and view.text == text
+    assert asking_sentences("Wat kost het? En hoe lang?") == ("Wat kost het? En hoe lang?", "")
+    assert asking_sentences("Graag uitleg over de Blijverslening.") == (
+        "Graag uitleg over de Blijverslening.", "")
+    assert question_view("Hoeveel kost het team?", np.zeros(3), analyzer, idf).asked == {
+        "bedrag"}
 
 
 def test_names_unknown_to_the_live_index_are_named(small: Settings) -> None:
