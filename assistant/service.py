@@ -27,7 +27,7 @@ from assistant.answering.followup import (
     standalone_question,
 )
 from assistant.answering.question import question_view
-from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select
+from assistant.answering.select import DEFAULT_UNIT_MODEL, Evidence, select, with_source_units
 from assistant.config import Settings
 from assistant.domain import Document, Passage
 from assistant.embedder import Embedder, get_embedder
@@ -239,26 +239,31 @@ class Assistant:
             message = refusal_message(handle.documents, decision)
             response.answer = message
             response.refusal = Refusal(reason=decision.reason, message=message)
-        else:
-            evidence, conflicts = find_conflicts(handle, evidence)
-            composed = compose(handle, evidence.chosen, passages, request.top_k, conflicts)
-            response.answer, response.citations = composed.text, composed.citations
-            response.segments, response.conflicts = composed.segments, composed.conflicts
-        composed_at = time.perf_counter()
+        suggested = composed_at = decided
         if decision.answer:
-            titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
+            evidence, conflicts = find_conflicts(handle, evidence)
             suggestions = self._build_state(handle).matcher.suggest(
                 situation_text(request.question, question), evidence.question.vector, passages,
                 [c.unit for c in evidence.chosen],
             )
+            titles = {doc_id: doc.title for doc_id, doc in handle.documents.items()}
             response.instruments = [InstrumentSuggestion(**to_api(s, titles))
                                     for s in suggestions]
+            suggested = time.perf_counter()
+            # a fitting instrument's own passage joins the answer after what retrieval chose
+            chosen = with_source_units(handle, evidence, [
+                (s.source.doc_id, s.source.start, s.source.end)
+                for s in suggestions if s.fits and s.source is not None])
+            composed = compose(handle, chosen, passages, request.top_k, conflicts)
+            response.answer, response.citations = composed.text, composed.citations
+            response.segments, response.conflicts = composed.segments, composed.conflicts
+            composed_at = time.perf_counter()
         finished = time.perf_counter()
         response.timings_ms = {
             "retrieve": round((selected - started) * 1000, 2),
             "decide": round((decided - selected) * 1000, 2),
-            "answer": round((composed_at - decided) * 1000, 2),
-            "instruments": round((finished - composed_at) * 1000, 2),
+            "answer": round((composed_at - suggested) * 1000, 2),
+            "instruments": round((suggested - decided) * 1000, 2),
             "total": round((finished - started) * 1000, 2),
         }
         return response, passages

@@ -25,6 +25,7 @@ from assistant.answering.select import (
     SelectParams,
     agreement_vectors,
     select,
+    with_source_units,
 )
 from assistant.config import Settings
 from assistant.language.tokens import PLAIN, Analyzer
@@ -101,6 +102,33 @@ def test_composition_quotes_verbatim_and_numbers_cited_sources_first(small: Sett
     assert cited == sorted(cited, reverse=True)  # cited ones first, then "ook gevonden"
     assert [c.n for c in composed.citations] == list(range(1, len(composed.citations) + 1))
     assert "- Verkennen opgave" in composed.text  # a list reads as a list, without markup
+
+
+def test_an_instrument_source_joins_the_answer_after_what_retrieval_chose(
+        small: Settings) -> None:
+    """The catalogue's passage is added at the end and numbered after the cited passages;
+    a source the answer already holds adds nothing."""
+    handle, passages, view = _evidence(small, "Welk stappenplan geven jullie als voorbeeld?", 3)
+    evidence = select(handle, view, passages, DEFAULT_UNIT_MODEL)
+    picked = {c.index for c in evidence.chosen}
+    outside = next(u for i, u in enumerate(handle.units)
+                   if i not in picked and u.kind == "sentence" and len(u.text) > 40
+                   and handle.units[i].chunk not in {c.unit.chunk for c in evidence.chosen})
+    span = (outside.doc_id, outside.start, outside.end)
+    chosen = with_source_units(handle, evidence, [span])
+    assert chosen[:len(evidence.chosen)] == evidence.chosen
+    assert [c.unit for c in chosen[len(evidence.chosen):]] == [outside]
+    composed = compose(handle, chosen, passages, top_k=5)
+    added = [s for s in composed.segments if s.start == outside.start][0]
+    assert added.n == max(s.n for s in composed.segments)
+    assert composed.text.rstrip().endswith(f"[{added.n}]")
+    before = [(c.doc_id, c.start) for c in
+              compose(handle, evidence.chosen, passages, top_k=5).citations if c.cited]
+    after = [(c.doc_id, c.start) for c in composed.citations if c.cited]
+    assert after[:len(before)] == before and len(after) == len(before) + 1
+    first = evidence.chosen[0].unit
+    assert with_source_units(handle, evidence, [(first.doc_id, first.start, first.end)]) == (
+        evidence.chosen)
 
 
 def test_a_leaning_sentence_comes_with_its_antecedent(small: Settings) -> None:

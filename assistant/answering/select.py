@@ -14,7 +14,7 @@ the retrieved chunk) and keeps a leaning sentence only with its antecedent.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -273,3 +273,43 @@ def _reading_order(chosen: list[Candidate]) -> list[Candidate]:
     for c in chosen:
         first[c.unit.doc_id] = min(first.get(c.unit.doc_id, math.inf), -c.relevance)
     return sorted(chosen, key=lambda c: (first[c.unit.doc_id], c.unit.doc_id, c.unit.start))
+
+
+# The most text an instrument's own passages add to an answer (about two sentences each for
+# the two instruments that fit best).
+SOURCE_BUDGET_CHARS = 600
+MAX_SOURCES = 2
+
+
+def with_source_units(
+    handle: IndexHandle, evidence: Evidence, spans: list[tuple[str, int, int]],
+) -> list[Candidate]:
+    """The chosen units, then the units of each span (a suggested instrument's verbatim source)
+    that are not chosen yet: the catalogue's passage is added, never placed above what the
+    question's retrieval chose."""
+    chosen = list(evidence.chosen)
+    picked = {c.index for c in chosen}
+    by_index = {c.index: c for c in evidence.candidates}
+    used = 0
+    for doc_id, start, end in spans[:MAX_SOURCES]:
+        inside = [i for i in handle.units_by_doc.get(doc_id, [])
+                  if _mostly_within(handle.units[i], start, end)]
+        if not inside or all(i in picked for i in inside):
+            continue
+        extra = [i for i in inside if i not in picked]
+        length = sum(len(handle.units[i].text) for i in extra)
+        if used + length > SOURCE_BUDGET_CHARS:
+            continue
+        used += length
+        for i in extra:
+            picked.add(i)
+            known = by_index.get(i)
+            chosen.append(replace(known, relevance=0.0) if known else Candidate(
+                i, handle.units[i], len(evidence.passages), 0.0, 0.0))
+    return chosen
+
+
+def _mostly_within(unit: Unit, start: int, end: int) -> bool:
+    """Half the unit lies in the span, or half the span in the unit."""
+    overlap = min(end, unit.end) - max(start, unit.start)
+    return overlap > 0 and 2 * overlap >= min(unit.end - unit.start, end - start)
