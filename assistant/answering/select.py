@@ -285,8 +285,8 @@ def with_source_units(
     handle: IndexHandle, evidence: Evidence, spans: list[tuple[str, int, int]],
 ) -> list[Candidate]:
     """The chosen units, then the units of each span (a suggested instrument's verbatim source)
-    that are not chosen yet: the catalogue's passage is added, never placed above what the
-    question's retrieval chose."""
+    that are not chosen yet: the catalogue's text is added, never placed above what retrieval
+    chose."""
     chosen = list(evidence.chosen)
     picked = {c.index for c in chosen}
     by_index = {c.index: c for c in evidence.candidates}
